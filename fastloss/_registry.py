@@ -1,0 +1,112 @@
+"""Registry: which losses exist, which tiers exist, and the kernel for each pair.
+
+Both axes are cheap to extend:
+
+* add a loss  = one ``LossSpec`` in ``LOSSES`` + one kernel named after the loss in
+  every tier package (``fastloss.loop``, ``fastloss.vectorized``, ``fastloss._numba``,
+  ``fastloss._cython``);
+* add a tier  = one line in ``TIERS`` + a package exposing one kernel per loss.
+
+Tests, ``fastloss check`` and ``fastloss bench`` iterate over this registry, so
+neither change needs new test or harness code.
+
+Kernel contract (every tier, same signature per loss): a kernel receives arrays
+already validated and normalised by ``fastloss._validate`` (C-contiguous, one float
+dtype, labels in range), overwrites every element of the caller-allocated gradient
+array with the gradient already multiplied by ``scale`` (1/N for a mean), and
+returns the *unscaled* loss sum as a Python float accumulated in float64. The API
+layer (``fastloss._api``) applies the scale to the loss and adds regularisation.
+"""
+import importlib
+import os
+from dataclasses import dataclass, field
+
+# Tier name -> package exposing one kernel per loss name. Order = available_backends() order.
+TIERS = {
+    "loop": "fastloss.loop",
+    "numpy": "fastloss.vectorized",
+    "numba": "fastloss._numba",
+    "cython": "fastloss._cython",
+}
+# backend=None picks the first of these that imports.
+DEFAULT_PREFERENCE = ("cython", "numba", "numpy")
+ENV_BACKEND = "FASTLOSS_BACKEND"
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One loss: its name (= kernel name in every tier), public function name, family
+    and the facts generic tests and the harness need to build inputs for it."""
+
+    name: str
+    public: str
+    family: str  # "linear" (W, X, y) | "scores" (N, C) | "elementwise" (pred, target)
+    formula: str
+    has_kinks: bool = False
+    options: dict = field(default_factory=dict)
+
+
+LOSSES = {
+    spec.name: spec
+    for spec in (
+        LossSpec(
+            "svm", "svm_loss", "linear",
+            "S = X W; L = 1/N sum_i sum_{j != y_i} max(0, S_ij - S_iy_i + delta) + reg sum W^2",
+            has_kinks=True, options={"delta": 1.0},
+        ),
+        LossSpec(
+            "softmax", "softmax_loss", "linear",
+            "S = X W; L = 1/N sum_i -log softmax(S_i)[y_i] + reg sum W^2",
+        ),
+    )
+}
+
+_tier_modules = {}
+_tier_errors = {}
+
+
+def _load_tier(tier):
+    if tier not in _tier_modules and tier not in _tier_errors:
+        try:
+            _tier_modules[tier] = importlib.import_module(TIERS[tier])
+        except ImportError as exc:  # e.g. numba missing or the Cython build absent
+            _tier_errors[tier] = f"{type(exc).__name__}: {exc}"
+    return _tier_modules.get(tier)
+
+
+def available_backends():
+    """Names of the tiers that import on this machine, in the order loop, numpy, numba, cython."""
+    return tuple(t for t in TIERS if _load_tier(t) is not None)
+
+
+def unavailable_reason(tier):
+    _load_tier(tier)
+    return _tier_errors.get(tier)
+
+
+def default_backend():
+    env = os.environ.get(ENV_BACKEND)
+    if env:
+        return check_backend(env, origin=f"environment variable {ENV_BACKEND}")
+    for tier in DEFAULT_PREFERENCE:
+        if _load_tier(tier) is not None:
+            return tier
+    raise RuntimeError("no compiled or numpy backend could be imported")
+
+
+def check_backend(backend, origin="backend"):
+    """Return ``backend`` if it names a usable tier, else raise ValueError listing valid names."""
+    if backend not in TIERS:
+        raise ValueError(f"{origin}={backend!r} is not a fastloss backend; "
+                         f"valid names: {', '.join(TIERS)}")
+    if _load_tier(backend) is None:
+        raise ValueError(f"{origin}={backend!r} is not available on this installation "
+                         f"({_tier_errors[backend]}); available: {', '.join(available_backends())}")
+    return backend
+
+
+def kernel(loss_name, backend=None, variant=""):
+    """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
+    (None = default backend)."""
+    tier = default_backend() if backend is None else check_backend(backend)
+    return getattr(_tier_modules[tier], loss_name + variant)

@@ -1,0 +1,123 @@
+"""The one place that checks inputs.
+
+Every public function runs its arguments through these helpers before any kernel
+sees them. After validation the kernels may assume:
+
+* float arrays are C-contiguous float32 or float64, all of one dtype;
+* label arrays are C-contiguous ``np.intp`` with every value in range
+  (compiled kernels run without bounds checks, so this is what keeps them from
+  reading out of bounds);
+* shapes are mutually consistent and the batch is not empty.
+
+Normalisation never modifies an input: it returns the same array when it already
+has the right dtype and layout, otherwise a converted copy.
+"""
+import math
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype_of(name, a):
+    """The float dtype an array computes in: float32/float64 as given, float16 -> float32,
+    bool/integers -> float64. Anything else (complex, object, strings) is a TypeError."""
+    dt = a.dtype
+    if dt.kind == "f":
+        if dt.itemsize > 8:
+            raise TypeError(f"{name} has dtype {dt}; fastloss computes in float32 or float64")
+        return np.dtype(np.float32) if dt.itemsize <= 4 else np.dtype(np.float64)
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} must be a real numeric array, got dtype {dt}")
+
+
+def as_array(name, a):
+    """``np.asarray`` with a clear error for things that are not arrays of numbers."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from None
+    return arr
+
+
+def check_ndim(name, a, ndim, shape_doc):
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D {shape_doc}, got shape {a.shape}")
+
+
+def promote(named_arrays):
+    """Common float dtype of several ``(name, array)`` pairs: the widest of their
+    float dtypes (float32 with float64 -> float64, never an error)."""
+    dts = [float_dtype_of(name, a) for name, a in named_arrays]
+    return np.dtype(np.float64) if any(d == np.float64 for d in dts) else np.dtype(np.float32)
+
+
+def contiguous(a, dtype):
+    """C-contiguous view/copy with ``dtype`` and native byte order."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def labels(name, y, n, num_classes, ignore_index=None):
+    """Validate integer class labels of length ``n`` with values in ``[0, num_classes)``
+    (``ignore_index`` also allowed when given). Returns a C-contiguous ``np.intp`` array."""
+    y = as_array(name, y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+    check_ndim(name, y, 1, f"(N,) = ({n},)")
+    if y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels but there are N={n} samples")
+    if n:
+        # min/max on the original dtype: a uint64 label >= 2**63 must not wrap to
+        # a small number when cast to intp below.
+        lo, hi = y.min(), y.max()
+        if ignore_index is not None and (lo == ignore_index or hi == ignore_index):
+            valid = y[y != ignore_index]
+            lo, hi = (valid.min(), valid.max()) if valid.size else (0, 0)
+        if lo < 0 or hi >= num_classes:
+            bad = lo if lo < 0 else hi
+            allowed = f"[0, {num_classes})"
+            if ignore_index is not None:
+                allowed += f" or ignore_index={ignore_index}"
+            raise ValueError(f"{name} contains label {int(bad)} outside {allowed}")
+    return np.ascontiguousarray(y, dtype=np.intp)
+
+
+def nonnegative_finite(name, value):
+    """A real, finite, non-negative scalar (``reg``, ``delta``, ``margin`` ...) as float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return v
+
+
+def nonempty(name, n):
+    # Policy: an empty batch is an error in every tier (a mean over zero samples has no value).
+    if n == 0:
+        raise ValueError(f"{name} is empty (N=0); fastloss needs at least one sample")
+
+
+def linear_inputs(W, X, y, reg):
+    """Validate and normalise the linear-classifier arguments.
+
+    Returns ``(W, X, y, reg)`` with W (D, C) and X (N, D) C-contiguous in their common
+    float dtype, y (N,) intp with labels in [0, C), reg a finite float >= 0.
+    """
+    W = as_array("W", W)
+    X = as_array("X", X)
+    dtype = promote([("W", W), ("X", X)])
+    check_ndim("W", W, 2, "(D, C)")
+    check_ndim("X", X, 2, "(N, D)")
+    n, d = X.shape
+    if W.shape[0] != d:
+        raise ValueError(f"X has D={d} features (shape {X.shape}) but W has {W.shape[0]} rows "
+                         f"(shape {W.shape}); W must be (D, C)")
+    if W.shape[1] == 0:
+        raise ValueError(f"W must have at least one class column, got shape {W.shape}")
+    nonempty("X", n)
+    y = labels("y", y, n, W.shape[1])
+    reg = nonnegative_finite("reg", reg)
+    return contiguous(W, dtype), contiguous(X, dtype), y, reg
