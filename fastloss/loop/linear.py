@@ -22,7 +22,9 @@ def svm(W, X, y, delta, scale, dW):
             if j == y[i]:
                 continue
             margin = float(scores[j]) - float(correct_class_score) + delta
-            if margin > 0:  # strict: a margin of exactly 0 has subgradient 0
+            # Strict: a margin of exactly 0 has subgradient 0. Written as "not <= 0" so
+            # that a NaN margin counts as active and the NaN reaches the loss.
+            if not margin <= 0:
                 loss += margin
                 grad[:, j] += X[i]
                 grad[:, y[i]] -= X[i]

@@ -12,7 +12,10 @@ def svm(W, X, y, delta, scale, dW):
     scores = X @ W
     margins = scores - scores[rows, y][:, None] + np.asarray(delta, dtype=W.dtype)
     margins[rows, y] = 0
-    positive = margins > 0  # strict: margin exactly 0 has subgradient 0
+    # Strict: margin exactly 0 has subgradient 0; a NaN margin counts as active so the
+    # NaN reaches the loss (same rule as every tier: active = not (margin <= 0)).
+    positive = ~(margins <= 0)
+    positive[rows, y] = False
     loss = float(np.sum(margins, where=positive, dtype=np.float64))
     coef = positive.astype(W.dtype)
     coef[rows, y] = -coef.sum(axis=1)
