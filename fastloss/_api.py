@@ -77,3 +77,186 @@ def softmax_loss(W, X, y, reg=0.0, *, backend=None):
     dW = np.empty_like(W)
     scale = 1.0 / X.shape[0]
     return _add_l2(kern(W, X, y, scale, dW), scale, dW, W, reg)
+
+
+# ---------------------------------------------------------------------------
+# Prediction-level losses: reduction "mean" | "sum" | "none".
+
+_REDUCTION_DOC = """
+    reduction : "mean" (default; divide by the number of elements), "sum", or "none"
+        (return the per-element loss array; the gradient is then that of their sum).
+    backend : "loop" | "numpy" | "numba" | "cython" | None (default: fastest available,
+        or the environment variable FASTLOSS_BACKEND).
+
+    Returns ``(loss, grad)``: loss a Python float (an array of the input's shape for
+    "none"), grad of the first argument's shape. Both use the common float dtype of the
+    inputs (float32 stays float32, float64 wins when mixed, integer targets take the
+    prediction's dtype, float16 computes in float32). Shapes must be exactly equal (no
+    broadcasting). NaN in an input propagates to the loss. Inputs are never modified.
+
+    Raises ValueError for mismatched shapes, an empty input, a bad option value or
+    reduction, an unknown backend; TypeError for non-numeric input.
+"""
+
+
+def _reduced(total, scale, reduction, loss_out, grad, loss_shape, grad_shape):
+    if reduction == "none":
+        return loss_out.reshape(loss_shape), grad.reshape(grad_shape)
+    return float(total * scale), grad.reshape(grad_shape)
+
+
+def _elementwise(name, pred, target, options, reduction, backend, names=("pred", "target"),
+                 check_target=None, weights=()):
+    pred, target, shape = _validate.pair(names[0], pred, names[1], target)
+    reduction = _validate.reduction(reduction)
+    if check_target is not None:
+        check_target(names[1], target)
+    weights = tuple(_validate.broadcast_weight(wname, w, shape, pred.dtype) for wname, w in weights)
+    kern = _registry.kernel(name, backend)
+    n = pred.shape[0]
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    loss_out = np.empty(n if reduction == "none" else 0, pred.dtype)
+    grad = np.empty_like(pred)
+    total = kern(pred, target, *weights, *options, scale, loss_out, grad)
+    return _reduced(total, scale, reduction, loss_out, grad, shape, shape)
+
+
+def hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
+    """Binary hinge loss on raw predictions with targets in {-1, +1}.
+
+    l_k = max(0, margin - t_k p_k);  dl_k/dp_k = -t_k where t_k p_k < margin, else 0
+    (strict: exactly at the margin the subgradient is 0). Under "mean" grad = -t/N on the
+    active elements. ``margin`` >= 0; target values other than -1/+1 raise ValueError.
+    """ + _REDUCTION_DOC
+    margin = _validate.nonnegative_finite("margin", margin)
+    return _elementwise("hinge", pred, target, (margin,), reduction, backend,
+                        check_target=_validate.signs)
+
+
+def squared_hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
+    """Squared binary hinge loss, targets in {-1, +1}.
+
+    l_k = max(0, margin - t_k p_k)^2;  dl_k/dp_k = -2 t_k max(0, margin - t_k p_k).
+    """ + _REDUCTION_DOC
+    margin = _validate.nonnegative_finite("margin", margin)
+    return _elementwise("squared_hinge", pred, target, (margin,), reduction, backend,
+                        check_target=_validate.signs)
+
+
+def mse_loss(pred, target, *, reduction="mean", backend=None):
+    """Mean squared error, as torch.nn.functional.mse_loss.
+
+    l_k = (p_k - t_k)^2;  dl_k/dp_k = 2 (p_k - t_k) (so 2(x - t)/N under "mean").
+    """ + _REDUCTION_DOC
+    return _elementwise("mse", pred, target, (), reduction, backend)
+
+
+def l1_loss(pred, target, *, reduction="mean", backend=None):
+    """Mean absolute error, as torch.nn.functional.l1_loss.
+
+    l_k = |p_k - t_k|;  dl_k/dp_k = sign(p_k - t_k) with sign(0) = 0.
+    """ + _REDUCTION_DOC
+    return _elementwise("l1", pred, target, (), reduction, backend)
+
+
+def huber_loss(pred, target, *, delta=1.0, reduction="mean", backend=None):
+    """Huber loss, as torch.nn.functional.huber_loss.
+
+    d = p - t;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
+    dl/dp = d if |d| <= delta else delta sign(d). ``delta`` > 0.
+    """ + _REDUCTION_DOC
+    delta = _validate.positive_finite("delta", delta)
+    return _elementwise("huber", pred, target, (delta,), reduction, backend)
+
+
+def bce_with_logits_loss(logits, target, *, weight=None, pos_weight=None, reduction="mean",
+                         backend=None):
+    """Binary cross-entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits.
+
+    With sigma the logistic function, w = weight and q = pos_weight (each broadcast to the
+    input's shape, 1 when None):
+        l = w (q t (-log sigma(x)) + (1 - t) (-log(1 - sigma(x))))
+          = w (q t softplus(-x) + (1 - t) softplus(x)),
+        dl/dx = w ((1 - t) sigma(x) - q t (1 - sigma(x))).
+    softplus(x) = max(x, 0) + log1p(exp(-|x|)): finite for logits of +-1e3 and beyond.
+    "mean" divides by the number of elements (not by the weights). Targets are not
+    range-checked (soft labels allowed), as torch.
+    """ + _REDUCTION_DOC
+    return _elementwise("bce_with_logits", logits, target, (), reduction, backend,
+                        names=("logits", "target"),
+                        weights=(("weight", weight), ("pos_weight", pos_weight)))
+
+
+def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=None):
+    """Multiclass hinge (Weston-Watkins / CS231n) on a score matrix.
+
+    scores (N, C), y (N,) integer labels in [0, C):
+        l_i = sum_{j != y_i} max(0, s_ij - s_{i,y_i} + delta)    (= C x torch's multi_margin_loss)
+        dl_i/ds_ij = [m_ij > 0] (j != y_i),  dl_i/ds_{i,y_i} = -sum_{j != y_i} [m_ij > 0]
+    with m_ij the margin inside the max; exactly 0 contributes nothing (strict >).
+    "mean" divides by N; "none" returns the (N,) per-sample losses.
+    """ + _REDUCTION_DOC
+    s = _validate.scores("scores", scores)
+    dtype = _validate.promote([("scores", s)])
+    y = _validate.labels("y", y, s.shape[0], s.shape[1])
+    delta = _validate.nonnegative_finite("delta", delta)
+    reduction = _validate.reduction(reduction)
+    s = _validate.contiguous(s, dtype)
+    return _scores_call("multiclass_hinge", s, y, (delta,), reduction, backend,
+                        scale_mean=1.0 / s.shape[0])
+
+
+def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
+                       reduction="mean", backend=None):
+    """Cross-entropy on logits, as torch.nn.functional.cross_entropy (2-D input).
+
+    logits (N, C). target either integer class indices (N,) or class probabilities (N, C)
+    (one-hot included; float dtype). With logp = log_softmax(z_i), w the class weight
+    (1 when None), e = label_smoothing:
+      index targets:  l_i = (1 - e) w_{y_i} (-logp_{y_i}) + (e / C) sum_c w_c (-logp_c);
+                      samples with y_i == ignore_index contribute 0 (loss and gradient);
+                      "mean" divides by sum of w_{y_i} over the non-ignored samples (the
+                      number of them without weights) - NaN when that sum is 0, as torch.
+      probabilities:  t' = (1 - e) t + e / C;  l_i = -sum_c w_c t'_ic logp_ic;
+                      "mean" divides by N.
+    dl/dz = p * (sum of the weighted targets) - weighted targets (p = softmax(z)), i.e.
+    (p - y)/N for one-hot targets without weights. log_softmax is max-shifted, so logits
+    of +-1e4 give exact finite values (never log(0), no clipping).
+    Labels outside [0, C) other than ignore_index raise ValueError; label_smoothing must
+    be in [0, 1]; weight must be (C,); probability targets must have the logits' shape.
+    """ + _REDUCTION_DOC
+    z = _validate.scores("logits", logits)
+    ignore_index = _validate.integer("ignore_index", ignore_index)
+    eps = _validate.unit_interval("label_smoothing", label_smoothing)
+    reduction = _validate.reduction(reduction)
+    t = _validate.as_array("target", target)
+    n, c = z.shape
+    if t.dtype.kind in "iu":
+        dtype = _validate.promote([("logits", z), ("weight", _validate.as_array("weight", weight))]
+                                  if weight is not None else [("logits", z)])
+        y = _validate.labels("target", t, n, c, ignore_index=ignore_index)
+        w = _validate.class_weight(weight, c, dtype)
+        kept = y != ignore_index
+        denom = float(np.sum(w[y[kept]], dtype=np.float64)) if w.shape[0] else float(np.count_nonzero(kept))
+        scale_mean = 1.0 / denom if denom else float("nan")
+        return _scores_call("cross_entropy", _validate.contiguous(z, dtype), y,
+                            (w, ignore_index, eps), reduction, backend, scale_mean)
+    if t.dtype.kind != "f":
+        raise TypeError(f"target must be integer class indices or float class probabilities, "
+                        f"got dtype {t.dtype}")
+    if t.shape != z.shape:
+        raise ValueError(f"target probabilities must have the logits' shape {z.shape}, got {t.shape}")
+    dtype = _validate.promote([("logits", z), ("target", t)])
+    w = _validate.class_weight(weight, c, dtype)
+    return _scores_call("cross_entropy", _validate.contiguous(z, dtype), _validate.contiguous(t, dtype),
+                        (w, eps), reduction, backend, 1.0 / n, variant="_probs")
+
+
+def _scores_call(name, s, target, options, reduction, backend, scale_mean, variant=""):
+    kern = _registry.kernel(name, backend, variant)
+    n = s.shape[0]
+    scale = scale_mean if reduction == "mean" else 1.0
+    loss_out = np.empty(n if reduction == "none" else 0, s.dtype)
+    grad = np.empty_like(s)
+    total = kern(s, target, *options, scale, loss_out, grad)
+    return _reduced(total, scale, reduction, loss_out, grad, (n,), s.shape)

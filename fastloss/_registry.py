@@ -44,6 +44,9 @@ class LossSpec:
     formula: str
     has_kinks: bool = False
     options: dict = field(default_factory=dict)
+    # Kernel names in every tier are name + variant (cross_entropy has "_probs" for
+    # class-probability targets).
+    variants: tuple = ("",)
 
 
 LOSSES = {
@@ -58,6 +61,23 @@ LOSSES = {
             "softmax", "softmax_loss", "linear",
             "S = X W; L = 1/N sum_i -log softmax(S_i)[y_i] + reg sum W^2",
         ),
+        LossSpec("hinge", "hinge_loss", "elementwise", "l = max(0, margin - t p), t in {-1, +1}",
+                 has_kinks=True, options={"margin": 1.0}),
+        LossSpec("squared_hinge", "squared_hinge_loss", "elementwise",
+                 "l = max(0, margin - t p)^2, t in {-1, +1}", has_kinks=True, options={"margin": 1.0}),
+        LossSpec("multiclass_hinge", "multiclass_hinge_loss", "scores",
+                 "l_i = sum_{j != y_i} max(0, s_ij - s_iy_i + delta)", has_kinks=True,
+                 options={"delta": 1.0}),
+        LossSpec("cross_entropy", "cross_entropy_loss", "scores",
+                 "l_i = (1-e) w_y (-log p_y) + e/C sum_c w_c (-log p_c); p = softmax(z_i)",
+                 variants=("", "_probs")),
+        LossSpec("bce_with_logits", "bce_with_logits_loss", "elementwise",
+                 "l = w (q t softplus(-x) + (1 - t) softplus(x))"),
+        LossSpec("mse", "mse_loss", "elementwise", "l = (p - t)^2"),
+        LossSpec("l1", "l1_loss", "elementwise", "l = |p - t|", has_kinks=True),
+        LossSpec("huber", "huber_loss", "elementwise",
+                 "l = d^2/2 if |d| < delta else delta (|d| - delta/2), d = p - t",
+                 options={"delta": 1.0}),  # gradient continuous: no kink for centered differences
     )
 }
 

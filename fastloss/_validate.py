@@ -48,10 +48,15 @@ def check_ndim(name, a, ndim, shape_doc):
 
 
 def promote(named_arrays):
-    """Common float dtype of several ``(name, array)`` pairs: the widest of their
-    float dtypes (float32 with float64 -> float64, never an error)."""
+    """Common float dtype of several ``(name, array)`` pairs: the widest float dtype among
+    the float arrays (float32 with float64 -> float64, never an error). Integer and bool
+    arrays take the float dtype of the others (integer targets do not widen float32
+    predictions); only when no array is float is the result float64."""
     dts = [float_dtype_of(name, a) for name, a in named_arrays]
-    return np.dtype(np.float64) if any(d == np.float64 for d in dts) else np.dtype(np.float32)
+    floats = [d for d, (_, a) in zip(dts, named_arrays) if a.dtype.kind == "f"]
+    if not floats:
+        return np.dtype(np.float64)
+    return np.dtype(np.float64) if any(d == np.float64 for d in floats) else np.dtype(np.float32)
 
 
 def contiguous(a, dtype):
@@ -121,3 +126,90 @@ def linear_inputs(W, X, y, reg):
     y = labels("y", y, n, W.shape[1])
     reg = nonnegative_finite("reg", reg)
     return contiguous(W, dtype), contiguous(X, dtype), y, reg
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduction(value):
+    if not isinstance(value, str) or value not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {value!r}")
+    return value
+
+
+def positive_finite(name, value):
+    v = nonnegative_finite(name, value)
+    if v == 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def unit_interval(name, value):
+    v = nonnegative_finite(name, value)
+    if v > 1:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return v
+
+
+def integer(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    return int(value)
+
+
+def pair(pred_name, pred, target_name, target):
+    """Validate an elementwise (prediction, target) pair of exactly equal shapes.
+
+    Returns ``(pred, target, shape)`` with both flattened to 1-D C-contiguous arrays of
+    their common float dtype, and the original shape for reshaping the results.
+    """
+    pred = as_array(pred_name, pred)
+    target = as_array(target_name, target)
+    dtype = promote([(pred_name, pred), (target_name, target)])
+    if pred.shape != target.shape:
+        raise ValueError(f"{pred_name} has shape {pred.shape} but {target_name} has shape "
+                         f"{target.shape}; they must be equal (no broadcasting)")
+    nonempty(pred_name, pred.size)
+    return contiguous(pred, dtype).reshape(-1), contiguous(target, dtype).reshape(-1), pred.shape
+
+
+def signs(name, t):
+    """Binary targets must be exactly -1 or +1 (after conversion to the float dtype)."""
+    ok = (t == 1) | (t == -1)
+    if not ok.all():
+        bad = t[~ok][0]
+        raise ValueError(f"{name} must contain only -1 and +1, found {bad!r}")
+
+
+def broadcast_weight(name, weight, shape, dtype):
+    """``weight`` broadcast to ``shape`` and flattened (length 0 when ``weight`` is None)."""
+    if weight is None:
+        return np.empty(0, dtype)
+    w = as_array(name, weight)
+    float_dtype_of(name, w)
+    try:
+        w = np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"{name} of shape {w.shape} does not broadcast to the input shape {shape}") from None
+    return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
+
+
+def scores(name, s, y_name=None):
+    """A 2-D (N, C) score/logit matrix with N >= 1 and C >= 1, as its float dtype."""
+    s = as_array(name, s)
+    check_ndim(name, s, 2, "(N, C)")
+    nonempty(name, s.shape[0])
+    if s.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one class column, got shape {s.shape}")
+    return s
+
+
+def class_weight(weight, num_classes, dtype):
+    """Per-class weight (C,) or length 0 when None."""
+    if weight is None:
+        return np.empty(0, dtype)
+    w = as_array("weight", weight)
+    float_dtype_of("weight", w)
+    if w.shape != (num_classes,):
+        raise ValueError(f"weight must have shape (C,) = ({num_classes},), got {w.shape}")
+    return contiguous(w, dtype)
