@@ -49,3 +49,66 @@ def test_linear_bad_input(loss, case, backend):
 def test_svm_bad_delta(delta, backend):
     with pytest.raises((ValueError, TypeError), match="delta"):
         fastloss.svm_loss(W, X, Y, delta=delta, backend=backend)
+
+
+P = rng.standard_normal((4, 3))
+T = rng.standard_normal((4, 3))
+S = np.sign(T)
+Z = rng.standard_normal((5, 3))
+
+
+def _bad(func, *args, exc=ValueError, match, **kwargs):
+    return (func, args, kwargs, exc, match)
+
+
+BAD_CATALOGUE = {
+    "mse shape mismatch": _bad(fastloss.mse_loss, P, T[:, :2], match=r"pred has shape \(4, 3\) but target has shape \(4, 2\)"),
+    "l1 no broadcasting": _bad(fastloss.l1_loss, P, T[:1], match=r"no broadcasting"),
+    "huber empty": _bad(fastloss.huber_loss, P[:0], T[:0], match=r"pred is empty"),
+    "huber delta 0": _bad(fastloss.huber_loss, P, T, delta=0.0, match=r"delta must be > 0"),
+    "bad reduction": _bad(fastloss.mse_loss, P, T, reduction="avg", match=r"reduction must be one of"),
+    "reduction None": _bad(fastloss.l1_loss, P, T, reduction=None, match=r"reduction must be one of"),
+    "hinge target 0": _bad(fastloss.hinge_loss, P, np.where(S > 0, 1.0, 0.0), match=r"target must contain only -1 and \+1"),
+    "squared hinge target 2": _bad(fastloss.squared_hinge_loss, P, 2 * S, match=r"target must contain only -1 and \+1"),
+    "hinge negative margin": _bad(fastloss.hinge_loss, P, S, margin=-1.0, match=r"margin"),
+    "bce weight shape": _bad(fastloss.bce_with_logits_loss, P, T, weight=np.ones(4), match=r"weight of shape \(4,\) does not broadcast"),
+    "bce pos_weight shape": _bad(fastloss.bce_with_logits_loss, P, T, pos_weight=np.ones(2), match=r"pos_weight of shape"),
+    "bce string target": _bad(fastloss.bce_with_logits_loss, P, T.astype(str), exc=TypeError, match=r"target must be a real numeric"),
+    "ce label out of range": _bad(fastloss.cross_entropy_loss, Z, np.array([0, 1, 3, 0, 1]), match=r"target contains label 3 outside \[0, 3\) or ignore_index=-100"),
+    "ce negative label": _bad(fastloss.cross_entropy_loss, Z, np.array([0, 1, -1, 0, 1]), match=r"label -1"),
+    "ce huge label": _bad(fastloss.cross_entropy_loss, Z, np.array([0, 1, 2**40, 0, 1]), match=r"label 1099511627776"),
+    "ce label count": _bad(fastloss.cross_entropy_loss, Z, np.array([0, 1]), match=r"target has 2 labels but there are N=5"),
+    "ce negative smoothing": _bad(fastloss.cross_entropy_loss, Z, np.zeros(5, int), label_smoothing=-0.1, match=r"label_smoothing must be finite and >= 0"),
+    "ce smoothing above 1": _bad(fastloss.cross_entropy_loss, Z, np.zeros(5, int), label_smoothing=1.5, match=r"label_smoothing must be in \[0, 1\]"),
+    "ce probs wrong shape": _bad(fastloss.cross_entropy_loss, Z, np.ones((5, 2)) / 2, match=r"target probabilities must have the logits' shape \(5, 3\)"),
+    "ce weight wrong shape": _bad(fastloss.cross_entropy_loss, Z, np.zeros(5, int), weight=np.ones(4), match=r"weight must have shape \(C,\) = \(3,\)"),
+    "ce ignore_index float": _bad(fastloss.cross_entropy_loss, Z, np.zeros(5, int), ignore_index=1.5, exc=TypeError, match=r"ignore_index must be an integer"),
+    "ce bool target": _bad(fastloss.cross_entropy_loss, Z, np.zeros(5, bool), exc=TypeError, match=r"target must be integer class indices"),
+    "ce logits 1-D": _bad(fastloss.cross_entropy_loss, Z[0], np.zeros(1, int), match=r"logits must be 2-D"),
+    "ce empty": _bad(fastloss.cross_entropy_loss, Z[:0], np.zeros(0, int), match=r"logits is empty"),
+    "multiclass hinge label": _bad(fastloss.multiclass_hinge_loss, Z, np.array([0, 1, 5, 0, 1]), match=r"y contains label 5 outside \[0, 3\)"),
+    "multiclass hinge 3-D": _bad(fastloss.multiclass_hinge_loss, Z[None], np.zeros(5, int), match=r"scores must be 2-D"),
+    "multiclass hinge delta": _bad(fastloss.multiclass_hinge_loss, Z, np.zeros(5, int), delta=float("inf"), match=r"delta must be finite"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CATALOGUE), ids=str)
+def test_catalogue_bad_input(case, backend):
+    func, args, kwargs, exc, match = BAD_CATALOGUE[case]
+    with pytest.raises(exc, match=match):
+        func(*args, backend=backend, **kwargs)
+
+
+def test_ignore_index_label_is_not_an_error(backend):
+    y = np.array([0, -100, 2, 1, -100])
+    loss, grad = fastloss.cross_entropy_loss(Z, y, backend=backend)
+    assert np.isfinite(loss)
+    np.testing.assert_array_equal(grad[[1, 4]], 0.0)
+
+
+def test_all_targets_ignored_gives_nan_mean_like_torch(backend):
+    loss, grad = fastloss.cross_entropy_loss(Z, np.full(5, -100), backend=backend)
+    assert np.isnan(loss)
+    np.testing.assert_array_equal(grad, 0.0)
+    total, _ = fastloss.cross_entropy_loss(Z, np.full(5, -100), reduction="sum", backend=backend)
+    assert total == 0.0

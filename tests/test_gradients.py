@@ -5,12 +5,12 @@ import pytest
 from fastloss._cases import make_case
 from fastloss.gradcheck import grad_check_sparse, numerical_gradient, rel_error
 
-from conftest import LOSS_NAMES
+from conftest import LOSS_VARIANT_IDS, LOSS_VARIANTS
 
 
-@pytest.mark.parametrize("loss", LOSS_NAMES)
-def test_gradient_matches_numerical(loss, backend):
-    case = make_case(loss, rng=7, n=12, d=6, c=4, away_from_kinks=True)
+@pytest.mark.parametrize("loss,variant", LOSS_VARIANTS, ids=LOSS_VARIANT_IDS)
+def test_gradient_matches_numerical(loss, variant, backend):
+    case = make_case(loss, rng=7, n=12, d=6, c=4, away_from_kinks=True, variant=variant)
     x = case.args[case.grad_arg].copy()
     args = list(case.args)
     args[case.grad_arg] = x

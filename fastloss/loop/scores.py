@@ -55,7 +55,8 @@ def cross_entropy(logits, y, weight, ignore_index, label_smoothing, scale, loss_
     e = label_smoothing, C classes:
         l_i = (1 - e) w_{y_i} (-logp_{y_i}) + (e / C) sum_c w_c (-logp_c)
         dl_i/dz_k = p_k ((1 - e) w_{y_i} + (e / C) sum_c w_c) - (1 - e) w_{y_i} [k = y_i] - (e / C) w_k
-    Samples with y_i == ignore_index have l_i = 0 and a zero gradient row.
+    Samples with y_i == ignore_index have l_i = 0 and a gradient row of exact zeros
+    (not 0 * scale: scale is NaN for a mean over zero total weight).
     """
     n, c = logits.shape
     w = [float(weight[k]) if weight.shape[0] else 1.0 for k in range(c)]

@@ -37,9 +37,9 @@ def cross_entropy(logits, y, weight, ignore_index, label_smoothing, scale, loss_
     mass = (1 - eps) * wy + eps / c * w.sum() * keep
     g = np.exp(logp) * mass[:, None] - (eps / c) * w[None, :] * keep[:, None]
     g[rows, yk] -= (1 - eps) * wy
-    g[~keep] = 0  # also clears NaN of ignored rows
     loss = np.where(keep, loss, 0)
     np.multiply(g, scale, out=grad)
+    grad[~keep] = 0  # exactly 0, also when scale is NaN (mean over zero weight) or the row holds NaN
     if loss_out.shape[0]:
         loss_out[...] = loss
     return float(np.sum(loss, dtype=np.float64))
