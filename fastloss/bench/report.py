@@ -9,7 +9,7 @@ import numpy as np
 import fastloss
 
 
-def machine_info():
+def machine_info(threads=None):
     """Facts a published table needs: machine, CPU, cores, versions, date, command."""
     cpu = platform.processor() or platform.machine()
     try:
@@ -27,11 +27,7 @@ def machine_info():
             versions[mod] = __import__(mod).__version__
         except ImportError:
             pass
-    try:
-        import numba
-        threads = numba.get_num_threads()
-    except ImportError:
-        threads = os.cpu_count()
+    threads = threads or fastloss.get_num_threads()
     return {"machine": platform.node(), "platform": platform.platform(), "cpu": cpu,
             "cores": os.cpu_count(), "threads": threads, "versions": versions,
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -53,33 +49,71 @@ def _fmt_ratio(r):
 
 def header(info):
     v = ", ".join(f"{k} {val}" for k, val in info["versions"].items())
+    triad = info.get("triad_gbps")
+    bw = f" | triad {triad:.1f} GB/s" if triad else ""
     return (f"fastloss bench | {info['date']} | {info['cpu']} | {info['cores']} cores, "
-            f"{info['threads']} threads\n{v}\ncommand: {info['command']}\n"
-            "time = median per call (p20-p80 spread); xnumpy / xloop = that tier's time divided "
-            "by this one's, same run (higher is faster);\nmax|dgrad| = max abs difference of the "
-            "gradient from the float64 reference named in the title.")
+            f"{info['threads']} threads{bw}\n{v}\ncommand: {info['command']}\n"
+            "time = median per call (p20-p80 spread); xnumpy / xloop / xtorch / xsklearn = that "
+            "backend's time divided by this one's, same run (higher is faster);\n"
+            "GB/s = bytes that must move (inputs read once, gradient written once) per second, "
+            "with its % of the triad bandwidth;\npeak = extra resident memory at the call's peak; "
+            "dgrad = max abs (and relative) gradient difference from the float64 reference named "
+            "in each title.")
+
+
+def _peers_in(cells):
+    return [p for p in ("torch", "sklearn") if any(c["backend"] == p for c in cells)]
+
+
+def _fmt_bytes(b):
+    if b is None:
+        return "-"
+    return f"{b / 2**20:.1f} MiB" if b >= 2**20 else f"{b / 1024:.0f} KiB"
 
 
 def table(cells):
     """Terminal table, one block per (loss, size)."""
+    peers = _peers_in(cells)
+    cols = ["backend", "dtype", "time", "p20-p80", "xnumpy", "xloop"] + [f"x{p}" for p in peers] + [
+        "GB/s (%triad)", "peak", "max|dgrad| (rel)", "1st call"]
+    widths = [8, 8, 9, 19, 8, 8] + [9] * len(peers) + [15, 10, 20, 9]
     lines = []
-    cols = ("backend", "dtype", "time", "p20-p80", "xnumpy", "xloop", "max|dgrad|", "|dloss|", "1st call")
-    widths = (8, 8, 10, 19, 8, 8, 10, 9, 10)
     key = None
     for c in cells:
         k = (c["loss"], c["size"])
         if k != key:
             key = k
-            dims = f"N={c['n']} D={c['d']} C={c['c']}" if "d" in c else f"N={c['n']}"
+            dims = f"N={c['n']}" + (f" D={c['d']}" if c.get("d") else "") + (f" C={c['c']}" if c["c"] > 1 else "")
             lines.append(f"\n{c['loss']} [{c['size']}: {dims}] reference: {c['reference']}")
-            lines.append("  ".join(h.ljust(w) for h, w in zip(cols, widths)))
+            lines.append("  ".join(h.ljust(w) for h, w in zip(cols, widths)).rstrip())
         if "skipped" in c:
-            vals = (c["backend"], c["dtype"], "skipped: " + c["skipped"])
+            vals = [c["backend"], c["dtype"], "skipped: " + c["skipped"]]
         else:
-            vals = (c["backend"], c["dtype"], _fmt_time(c["median"]),
+            pct = c.get("pct_triad")
+            vals = [c["backend"], c["dtype"], _fmt_time(c["median"]),
                     f"{_fmt_time(c['p20'])}-{_fmt_time(c['p80'])}",
-                    _fmt_ratio(c.get("speedup_vs_numpy")), _fmt_ratio(c.get("speedup_vs_loop")),
-                    f"{c['grad_max_abs_diff']:.2e}", f"{c['loss_abs_diff']:.1e}",
-                    _fmt_time(c["first_call_s"]))
+                    _fmt_ratio(c.get("speedup_vs_numpy")), _fmt_ratio(c.get("speedup_vs_loop"))]
+            vals += [_fmt_ratio(c.get(f"speedup_vs_{p}")) for p in peers]
+            vals += [f"{c['gbps']:.1f}" + (f" ({pct:.0f}%)" if pct is not None else ""),
+                     _fmt_bytes(c.get("peak_extra_bytes")),
+                     f"{c['grad_max_abs_diff']:.1e} ({c['grad_max_rel_diff']:.0e})",
+                     _fmt_time(c["first_call_s"])]
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(vals, widths)).rstrip())
     return "\n".join(lines)
+
+
+def summary_table(rows):
+    """The one-screen summary: rows from ``outputs.summary_rows``, printed as they come."""
+    if not rows:
+        return "(no timed cells)"
+    keys = list(rows[0])
+    widths = [max(len(str(k)), *(len(_cell(r.get(k))) for r in rows)) for k in keys]
+    lines = ["  ".join(str(k).ljust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(_cell(r.get(k)).ljust(w) for k, w in zip(keys, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return "-" if v is None else str(v)

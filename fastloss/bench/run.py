@@ -1,8 +1,9 @@
 """The benchmark harness: every loss x backend x dtype x size, timed and checked.
 
-One run produces a list of cells (dicts, long format): timing statistics, speed-ups
-over the numpy and loop tiers measured in the same run, and the agreement of the
-loss and gradient with a float64 reference (the loop tier where it ran within its
+One run produces a list of cells (dicts, long format; the schema is in
+``fastloss.bench.outputs``): timing statistics, speed-ups over the numpy and loop tiers
+measured in the same run, memory throughput, peak extra memory, and the agreement of
+the loss and gradient with a float64 reference (the loop tier where it ran within its
 time budget, else the numpy tier in float64).
 """
 import gc
@@ -10,25 +11,53 @@ import time
 
 import numpy as np
 
-from .. import _registry
+from .. import _registry, _threads
 from .._cases import as_dtype, make_case
+from . import memory, peers as peers_mod
 from .timing import measure
 
-# Sizes per family. "dev" and "full" are CS231n's CIFAR-10 development and training
-# set shapes (N samples, D = 32*32*3 + 1 bias, C = 10 classes).
+# Size sweeps per series. CS231n's CIFAR-10 shapes for the linear classifier (D = 32*32*3
+# + 1 bias, C = 10; "dev" is its development subset, 49000 its training set); elementwise
+# up to 10^7 elements; cross-entropy at few and at many classes.
+_LINEAR = [("dev", dict(n=500, d=3073, c=10)), ("N=4900", dict(n=4900, d=3073, c=10)),
+           ("full", dict(n=49000, d=3073, c=10))]
+_ELEMENTWISE = [(f"N=1e{k}", dict(n=10 ** k, d=None, c=1)) for k in (4, 5, 6, 7)]
+_SCORES_C10 = [(f"N=1e{k} C=10", dict(n=10 ** k, d=None, c=10)) for k in (4, 5, 6)]
+_SCORES_C1000 = [(f"N=1e{k} C=1000", dict(n=10 ** k, d=None, c=1000)) for k in (3, 4, 5)]
 SIZES = {
-    "linear": [("dev", dict(n=500, d=3073, c=10)), ("full", dict(n=49000, d=3073, c=10))],
+    "linear": _LINEAR,
+    "elementwise": _ELEMENTWISE,
+    "scores": _SCORES_C10,
+    "cross_entropy": _SCORES_C10 + _SCORES_C1000,  # a loss name overrides its family
+}
+# --quick: the smallest size of each series (and CIFAR dev for the linear losses).
+QUICK_SIZES = {
+    "linear": _LINEAR[:1],
+    "elementwise": _ELEMENTWISE[:2],
+    "scores": _SCORES_C10[:1],
+    "cross_entropy": _SCORES_C10[:1] + _SCORES_C1000[:1],
 }
 DTYPES = ("float64", "float32")
 
 
-def _result(out):
+def sizes_for(loss, sizes):
+    return sizes.get(loss) or sizes[_registry.LOSSES[loss].family]
+
+
+def _work(dims):
+    """Elements of work for extrapolating the loop tier's time from one size to the next."""
+    return dims["n"] * (dims.get("d") or 1) * dims["c"]
+
+
+def _as_f64(out):
     loss, grad = out
     return np.asarray(loss, dtype=np.float64), np.asarray(grad, dtype=np.float64)
 
 
-def _agreement(out, ref):
-    loss, grad = _result(out)
+def agreement(out, ref):
+    """Max absolute differences of loss and gradient from the reference, and the gradient's
+    relative difference (max abs diff / max abs reference)."""
+    loss, grad = _as_f64(out)
     ref_loss, ref_grad = ref
     grad_abs = float(np.max(np.abs(grad - ref_grad))) if grad.size else 0.0
     scale = float(np.max(np.abs(ref_grad))) if grad.size else 0.0
@@ -39,73 +68,128 @@ def _agreement(out, ref):
     }
 
 
+def _bytes_moved(case):
+    """Bytes a call cannot avoid moving: every input array read once, the gradient written once."""
+    grad_bytes = case.args[case.grad_arg].size * np.dtype(case.args[case.grad_arg].dtype).itemsize
+    return case.nbytes + grad_bytes
+
+
 def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_time=0.05,
-        loop_budget=15.0, seed=0, progress=None):
+        loop_budget=15.0, seed=0, peers=(), threads=None, triad_gbps=None, progress=None):
     """Run the benchmark grid and return a list of cell dicts.
 
-    ``sizes`` maps family -> list of (label, dict(n=, d=, c=)); default ``SIZES``.
-    The loop tier runs a size only if its time, extrapolated linearly in N from the
-    previous size of the same loss, fits in ``loop_budget`` seconds per call.
+    ``sizes`` maps family (or loss name) -> list of (label, dict(n=, d=, c=)); default
+    ``SIZES``. The loop tier runs a size only if its time, extrapolated linearly in the
+    work from the previous size of the same loss, fits in ``loop_budget`` seconds.
+    ``peers`` names optional peers ("torch", "sklearn") timed on the same inputs.
+    ``threads`` sets the compiled tiers' (and peers') thread count for the run.
     ``progress(message)`` is called before each cell.
     """
     losses = list(losses or _registry.LOSSES)
-    backends = [b for b in (backends or _registry.available_backends())
-                if b in _registry.available_backends()]
+    available = _registry.available_backends()
+    backends = [b for b in (backends or available) if b in available]
+    peers = [p for p in peers if p in peers_mod.available_peers()]
     sizes = sizes or SIZES
+    threads = threads or _threads.get_num_threads()
     cells = []
-    for loss in losses:
-        family = _registry.LOSSES[loss].family
-        loop_per_sample = None  # seconds per sample of the loop tier at the last size it ran
-        for size_label, dims in sizes[family]:
-            base = make_case(loss, rng=seed, dtype=np.float64, **dims)
-            loop_ok = "loop" in backends and (
-                loop_per_sample is None or loop_per_sample * dims["n"] <= loop_budget)
-            ref_name = "loop" if loop_ok else "numpy"
-            t0 = time.perf_counter()
-            ref_out = base(backend=ref_name)
-            ref_seconds = time.perf_counter() - t0
-            ref = _result(ref_out)
-            for dtype in dtypes:
-                case = base if dtype == "float64" else as_dtype(base, dtype)
-                row_cells = []
-                for backend in backends:
-                    cell = {"loss": loss, "size": size_label, **dims, "dtype": dtype,
-                            "backend": backend, "reference": f"{ref_name} float64",
-                            "input_bytes": case.nbytes}
-                    if progress:
-                        progress(f"{loss} {size_label} {dtype} {backend}")
-                    if backend == "loop" and not loop_ok:
-                        cell["skipped"] = (f"loop tier estimated at {loop_per_sample * dims['n']:.0f} s "
-                                           f"per call > budget {loop_budget:.0f} s")
-                        row_cells.append(cell)
-                        continue
-                    t0 = time.perf_counter()
-                    out = ref_out if (backend == ref_name and dtype == "float64") else case(backend=backend)
-                    first = ref_seconds if out is ref_out else time.perf_counter() - t0
-                    if backend == "loop":
-                        # One call is the measurement: the loop tier is slow enough that
-                        # timer resolution does not matter, and repeats would blow the budget.
-                        stats = {"median": first, "p20": first, "p80": first, "number": 1, "repeat": 1}
-                        loop_per_sample = first / dims["n"]
-                    else:
-                        stats = measure(lambda: case(backend=backend), repeat=repeat, min_time=min_time)
-                    cell.update(stats)
-                    # The first call includes JIT compilation / cache loading; report it
-                    # apart so no timed figure contains it.
-                    cell["first_call_s"] = first
-                    cell.update(_agreement(out, ref))
-                    row_cells.append(cell)
-                _speedups(row_cells)
-                cells.extend(row_cells)
-                del case
-                gc.collect()
+    with _threads.num_threads(threads):
+        for loss in losses:
+            loop_per_work = None  # seconds per unit of work of the loop tier at its last size
+            for size_label, dims in sizes_for(loss, sizes):
+                est = loop_per_work * _work(dims) if loop_per_work is not None else None
+                loop_ok = "loop" in backends and (est is None or est <= loop_budget)
+                base = make_case(loss, rng=seed, dtype=np.float64, n=dims["n"], d=dims.get("d") or 1,
+                                 c=dims["c"])
+                ref_name = "loop" if loop_ok else "numpy"
+                t0 = time.perf_counter()
+                ref_out = base(backend=ref_name)
+                # The reference call doubles as the loop tier's float64 measurement.
+                ref_call = (ref_name, time.perf_counter() - t0, ref_out)
+                for dtype in dtypes:
+                    case = base if dtype == "float64" else as_dtype(base, dtype)
+                    new = _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
+                                      loop_budget, repeat, min_time, threads, progress)
+                    for c in new:
+                        if c["backend"] == "loop" and "median" in c:
+                            loop_per_work = c["median"] / _work(dims)
+                        if triad_gbps and "gbps" in c:
+                            c["pct_triad"] = 100.0 * c["gbps"] / triad_gbps
+                    cells.extend(new)
+                    gc.collect()
     return cells
 
 
-def _speedups(row_cells):
-    times = {c["backend"]: c["median"] for c in row_cells if "median" in c}
-    for c in row_cells:
+def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call, loop_budget,
+                repeat, min_time, threads, progress):
+    loss, dtype = case.loss, case.args[case.grad_arg].dtype.name
+    ref_name, ref_seconds, ref_out = ref_call
+    ref = _as_f64(ref_out)
+    common = {"loss": loss, "size": size_label, "n": dims["n"], "d": dims.get("d"), "c": dims["c"],
+              "dtype": dtype, "reference": f"{ref_name} float64", "threads": threads,
+              "input_bytes": case.nbytes, "bytes_moved": _bytes_moved(case)}
+    cells = []
+    for backend in backends:
+        if progress:
+            progress(f"{loss} {size_label} {dtype} {backend}")
+        cell = dict(common, backend=backend, kind="tier")
+        if backend == "loop" and not loop_ok:
+            cell["skipped"] = (f"loop tier estimated at {est:.0f} s per call "
+                               f"> budget {loop_budget:.0f} s")
+        elif backend == "loop":
+            cell.update(_time_loop(case, ref_call if dtype == "float64" else None, ref))
+        else:
+            fn = (lambda b=backend: case(backend=b))
+            cell.update(_time_cell(fn, repeat, min_time, ref, lambda out: out))
+        cells.append(cell)
+    for name in peers:
+        if progress:
+            progress(f"{loss} {size_label} {dtype} peer {name}")
+        made = peers_mod.peer(name, case, threads)
+        if made is None:
+            continue
+        timed, result = made
+        cell = dict(common, backend=name, kind="peer")
+        cell.update(_time_cell(timed, repeat, min_time, ref, result))
+        cells.append(cell)
+    _speedups(cells)
+    return cells
+
+
+def _time_cell(fn, repeat, min_time, ref, result):
+    # The first call includes JIT compilation / cache loading / peer warm-up; it is
+    # reported on its own (first_call_s) and never inside a timed figure.
+    t0 = time.perf_counter()
+    out = fn()
+    stats = {"first_call_s": time.perf_counter() - t0}
+    stats.update(measure(fn, repeat=repeat, min_time=min_time))
+    stats["peak_extra_bytes"] = memory.peak_extra_bytes(fn)
+    stats.update(agreement(result(out), ref))
+    return stats
+
+
+def _time_loop(case, ref_call, ref):
+    """The loop tier: one call is the measurement (no JIT to warm up, and it is slow
+    enough that timer resolution does not matter; repeats would blow the budget). Its
+    float64 call is the reference call already made."""
+    if ref_call is not None and ref_call[0] == "loop":
+        _, t, out = ref_call
+    else:
+        t0 = time.perf_counter()
+        out = case(backend="loop")
+        t = time.perf_counter() - t0
+    stats = {"median": t, "p20": t, "p80": t, "number": 1, "repeat": 1, "first_call_s": t,
+             "peak_extra_bytes": None}
+    stats.update(agreement(out, ref))
+    return stats
+
+
+def _speedups(cells):
+    """Speed-up of each cell over the numpy and loop tiers and over each peer of its group."""
+    times = {c["backend"]: c["median"] for c in cells if "median" in c}
+    for c in cells:
         if "median" not in c:
             continue
-        for base in ("numpy", "loop"):
-            c[f"speedup_vs_{base}"] = times[base] / c["median"] if base in times else None
+        c["gbps"] = c["bytes_moved"] / c["median"] / 1e9
+        for base in ("numpy", "loop") + peers_mod.PEERS:
+            if base in times or base in ("numpy", "loop"):
+                c[f"speedup_vs_{base}"] = times[base] / c["median"] if base in times else None
