@@ -72,7 +72,7 @@ def _bench(args):
     print(report.table(cells))
     written = outputs.write_all(args.out, info, cells, plots=not args.no_plots)
     print("\nsummary (best compiled tier per loss):")
-    print(report.summary_table(outputs.summary_rows(cells)))
+    print(outputs.format_summary(outputs.summary_rows(cells)))
     print(f"\nwrote {', '.join(os.path.relpath(p) for p in written)}")
     return 0
 

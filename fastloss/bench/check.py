@@ -75,7 +75,7 @@ def format_rows(rows):
         else:
             detail = (f"{r['err_loop']:.1e} ({r['tol_loop']:.0e})".ljust(22)
                       + f"{r['err_numeric']:.1e} ({r['tol_numeric']:.0e})")
-        lines.append(f"{status}    {r["loss"]:<30} {r['backend']:<8} {r['dtype']:<9} {detail}")
+        lines.append(f"{status}    {r['loss']:<30} {r['backend']:<8} {r['dtype']:<9} {detail}")
     failed = sum(not r["passed"] for r in rows)
     lines.append(f"{len(rows) - failed} passed, {failed} failed")
     return "\n".join(lines)

@@ -100,20 +100,3 @@ def table(cells):
                      _fmt_time(c["first_call_s"])]
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(vals, widths)).rstrip())
     return "\n".join(lines)
-
-
-def summary_table(rows):
-    """The one-screen summary: rows from ``outputs.summary_rows``, printed as they come."""
-    if not rows:
-        return "(no timed cells)"
-    keys = list(rows[0])
-    widths = [max(len(str(k)), *(len(_cell(r.get(k))) for r in rows)) for k in keys]
-    lines = ["  ".join(str(k).ljust(w) for k, w in zip(keys, widths))]
-    lines += ["  ".join(_cell(r.get(k)).ljust(w) for k, w in zip(keys, widths)) for r in rows]
-    return "\n".join(lines)
-
-
-def _cell(v):
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return "-" if v is None else str(v)

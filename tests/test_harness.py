@@ -1,0 +1,103 @@
+"""The harness's own logic on tiny sizes: calibration, agreement, cells, check, threads."""
+import numpy as np
+import pytest
+
+import fastloss
+from fastloss._registry import TIERS
+from fastloss.bench import check, memory, run, timing
+
+TINY = {"linear": [("tiny", dict(n=20, d=7, c=3))],
+        "elementwise": [("tiny", dict(n=50, d=None, c=1)), ("small", dict(n=200, d=None, c=1))],
+        "scores": [("tiny", dict(n=30, d=None, c=4))]}
+
+
+def test_calibrate_grows_the_call_count_until_min_time():
+    calls = []
+    number, elapsed = timing.calibrate(lambda: calls.append(1), min_time=0.002)
+    assert number in {b * s for b in (1, 10, 100, 1000, 10 ** 4, 10 ** 5, 10 ** 6) for s in (1, 2, 5)}
+    assert elapsed >= 0.002 and len(calls) >= number
+
+
+def test_measure_reports_ordered_percentiles():
+    stats = timing.measure(lambda: sum(range(100)), repeat=5, min_time=0.001)
+    assert stats["p20"] <= stats["median"] <= stats["p80"]
+    assert stats["repeat"] == 5 and stats["number"] >= 1
+
+
+def test_agreement_measures_abs_and_rel_difference():
+    ref = (np.float64(2.0), np.array([1.0, -4.0]))
+    got = (2.5, np.array([1.0, -3.0], dtype=np.float32))
+    a = run.agreement(got, ref)
+    assert a["loss_abs_diff"] == 0.5
+    assert a["grad_max_abs_diff"] == 1.0 and a["grad_max_rel_diff"] == 0.25
+
+
+def test_run_produces_one_cell_per_loss_size_dtype_backend():
+    cells = run.run(losses=["svm", "mse", "cross_entropy"], sizes=TINY, repeat=2, min_time=0.001)
+    expected = (1 + 2 + 1) * 2 * len(fastloss.available_backends())
+    assert len(cells) == expected
+    for c in cells:
+        assert c["kind"] == "tier" and "skipped" not in c
+        assert c["p20"] <= c["median"] <= c["p80"] and c["first_call_s"] > 0
+        assert c["speedup_vs_numpy"] > 0 and c["gbps"] > 0
+        assert c["reference"] == "loop float64"
+        assert c["grad_max_rel_diff"] < (1e-9 if c["dtype"] == "float64" else 1e-4)
+    numpy_cells = [c for c in cells if c["backend"] == "numpy"]
+    assert all(c["speedup_vs_numpy"] == 1.0 for c in numpy_cells)
+
+
+def test_loop_tier_is_skipped_beyond_its_budget():
+    cells = run.run(losses=["mse"], backends=["loop", "numpy"], dtypes=["float64"], sizes=TINY,
+                    repeat=2, min_time=0.001, loop_budget=1e-9)
+    small = [c for c in cells if c["size"] == "small"]
+    assert "skipped" in next(c for c in small if c["backend"] == "loop")
+    assert next(c for c in small if c["backend"] == "numpy")["reference"] == "numpy float64"
+
+
+def test_peak_extra_memory_sees_a_large_allocation():
+    got = memory.peak_extra_bytes(lambda: np.ones(4_000_000).sum())  # 32 MB temporary
+    if got is None:
+        pytest.skip("no /proc on this platform")
+    assert got >= 25e6
+
+
+def test_check_passes_on_the_real_kernels():
+    rows = check.check_rows(losses=["softmax", "mse", "cross_entropy"])
+    assert rows and all(r["passed"] for r in rows), check.format_rows(rows)
+
+
+@pytest.mark.parametrize("tier", [t for t in TIERS if t != "loop" and t in fastloss.available_backends()])
+def test_check_fails_on_a_broken_kernel(monkeypatch, tier):
+    # A kernel whose gradient is 1% off must make `fastloss check` fail for that tier only.
+    module = __import__(TIERS[tier], fromlist=["mse"])
+    real = module.mse
+
+    def broken(pred, target, scale, loss_out, grad):
+        total = real(pred, target, scale, loss_out, grad)
+        grad *= 1.01
+        return total
+
+    monkeypatch.setattr(module, "mse", broken)
+    rows = check.check_rows(losses=["mse"])
+    failed = {(r["backend"], r["dtype"]) for r in rows if not r["passed"]}
+    assert failed == {(tier, "float64"), (tier, "float32")}
+    assert "FAIL" in check.format_rows(rows)
+
+
+def test_check_cli_exit_status(monkeypatch, capsys):
+    from fastloss.cli import main
+    assert main(["check", "--loss", "l1", "--backend", "numpy"]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+    import fastloss.vectorized as vec
+    monkeypatch.setattr(vec, "l1", lambda p, t, s, lo, g: 0.0)  # leaves grad uninitialised
+    assert main(["check", "--loss", "l1", "--backend", "numpy"]) == 1
+
+
+def test_set_num_threads_round_trip():
+    n = fastloss.get_num_threads()
+    with fastloss.num_threads(1):
+        assert fastloss.get_num_threads() == 1
+    assert fastloss.get_num_threads() == n
+    with pytest.raises(ValueError, match="n must be an integer"):
+        fastloss.set_num_threads(0)
