@@ -1,0 +1,358 @@
+"""Tier "numba": losses on a score matrix (N, C), compiled with ``@njit``.
+
+Kernel contract and formulas: exactly those of ``fastloss.loop.scores`` (same names,
+signatures, NaN rules; ignored cross-entropy rows written as exact zeros).
+
+Design (see ``fastloss._numba.elementwise`` for the shared helpers and the reasons
+behind them: no fastmath, ``_acc`` reductions, slices that start at 0)
+------
+* Chunking over rows: ``nch = min(MAX_CHUNKS, N // rows_grain)`` contiguous row chunks
+  with ``rows_grain = max(1, GRAIN // C)`` rows, i.e. ~GRAIN (32768) scores per chunk.
+  The chunk count depends on N and C only; each chunk returns a float64 partial sum
+  kept in its own slot and the slots are added in chunk order after the ``prange`` loop,
+  so the result does not depend on the number of threads. One chunk (small N * C, e.g.
+  N=64 calls) runs directly without entering the parallel region.
+* Cross-entropy is exp-bound; ``_exp_nonpos`` (elementwise.py) is a branch-free exp
+  that LLVM vectorizes, so the work is arranged to keep its loop long and the memory
+  traffic at one read of the logits and one write of the gradient (no (N, C)
+  temporaries). Two row layouts, picked by C (constant WIDE = 32, measured crossover):
+  - C < WIDE: rows go through a float64 block buffer of ~BLOCK (2048) scores (16 KB,
+    stays in L1): (1) per row the max and ``z - max`` into the buffer; (2) one flat
+    ``_exp_nonpos`` loop over the whole block, vectorized 8 lanes wide although a row
+    of 10 is too short to vectorize by itself; (3) per row the sum, the loss and the
+    gradient row written once.
+  - C >= WIDE: one row at a time: the max (a vectorized NaN-propagating
+    ``llvm.maximum`` reduction), exp(z - max) written straight into the gradient row
+    (the stores overlap the exp arithmetic) with its float64 sum, then the row is
+    rescaled in place while it is in cache.
+  -logp_k is ``log(sum) - (z_k - max)``, never log(0): the max entry contributes
+  exp(0) = 1. Without label smoothing the smoothing loop is compiled out (``None``
+  argument), which matters for C=10.
+* A NaN in a row makes its max NaN, so every shifted logit and the whole row (loss and
+  gradient) is NaN, as in the loop tier. Logits of +-1e4 give exact finite values: the
+  max entry has shifted value 0, nothing overflows, far-off entries underflow to 0.
+* Class weights are widened once to a float64 (C,) vector (ones when absent), so the
+  inner loops never test for their presence; ``loss_out`` of length 0 is tested once
+  per row, outside the per-class loops.
+* numba's on-disk cache (``cache=True``) checks only this file's time stamp: after
+  editing a helper in elementwise.py, delete ``fastloss/_numba/__pycache__/scores.*.nb*``
+  (an installed package gets new time stamps for both files).
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .elementwise import (GRAIN, _JIT, _KERNEL, _acc, _chunking, _exp_nonpos, _fmaximum,
+                          _ordered_sum)
+
+# Scores per block of rows in the cross-entropy kernels (float64 buffer: 16 KB), and the
+# number of classes from which rows are processed one at a time instead.
+BLOCK = 2048
+WIDE = 32
+
+
+@njit(**_JIT)
+def _rows_grain(c):
+    """Rows per chunk at least: ~GRAIN scores."""
+    return max(1, GRAIN // c)
+
+
+@njit(**_JIT)
+def _class_weights(weight, c):
+    """Class weights as float64 (C,), ones when ``weight`` has length 0."""
+    w = np.ones(c)
+    if weight.shape[0] != 0:
+        for k in range(c):
+            w[k] = weight[k]
+    return w
+
+
+# ---------------------------------------------------------------------------
+# Multiclass hinge.
+
+@njit(**_JIT)
+def _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad, lo, hi):
+    c = scores.shape[1]
+    want_loss = loss_out.shape[0] != 0
+    total = 0.0
+    for i in range(lo, hi):
+        si = scores[i]
+        gi = grad[i]
+        yi = y[i]
+        correct = np.float64(si[yi])
+        loss = 0.0
+        active = 0.0  # a count, kept in float64 so that the loop vectorizes
+        for j in range(c):
+            margin = np.float64(si[j]) - correct + delta
+            on = (not margin <= 0.0) and j != yi  # NaN counts as active (propagates)
+            f = 1.0 if on else 0.0
+            loss = _acc(loss, margin if on else 0.0)
+            active = _acc(active, f)
+            gi[j] = f * scale  # (written as a product: two selects on one test stop LLVM)
+        gi[yi] = -active * scale
+        if want_loss:
+            loss_out[i] = loss
+        total += loss
+    return total
+
+
+@njit(**_KERNEL)
+def multiclass_hinge(scores, y, delta, scale, loss_out, grad):
+    """l_i = sum_{j != y_i} max(0, s_ij - s_{i,y_i} + delta) (CS231n; = C x torch's
+    multi_margin_loss); dl_i/ds_ij = [m_ij > 0] for j != y_i, dl_i/ds_{i,y_i} =
+    -sum_j [m_ij > 0]. A NaN margin counts as active ("not <= 0") so it reaches the loss.
+    One pass per row; the y_i column is excluded with a mask so the row loop vectorizes."""
+    n, c = scores.shape
+    nch, size = _chunking(n, _rows_grain(c))
+    if nch == 1:
+        return _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad, 0, n)
+    partial = np.empty(nch)
+    for ch in prange(nch):
+        partial[ch] = _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad,
+                                             min(n, ch * size), min(n, (ch + 1) * size))
+    return _ordered_sum(partial)
+
+
+# ---------------------------------------------------------------------------
+# Cross-entropy (layouts: see the module docstring).
+
+@njit(inline='always', **_JIT)
+def _row_max(zi):
+    """max of a row; NaN if the row holds a NaN."""
+    c = zi.shape[0]
+    m = np.float64(zi[0])
+    if c < 16:  # short rows never reach the vector loop: a plain max is cheaper
+        for k in range(1, c):
+            v = np.float64(zi[k])
+            m = v if v > m or v != v else m  # NaN sticks, as with _fmaximum
+    else:
+        for k in range(c):
+            m = _fmaximum(m, np.float64(zi[k]))
+    return m
+
+
+@njit(**_JIT)
+def _shift_exp_block(logits, b0, b1, buf, shift, sums):
+    """Passes (1) and (2) for rows b0..b1-1 (r = row - b0): shift[r] = max of the row,
+    buf[r*C + k] = exp(z_k - max), sums[r] = sum_k buf[r*C + k]."""
+    c = logits.shape[1]
+    for i in range(b0, b1):
+        zi = logits[i]
+        m = _row_max(zi)
+        r = i - b0
+        shift[r] = m
+        row = buf[r * c:(r + 1) * c]
+        for k in range(c):
+            row[k] = np.float64(zi[k]) - m
+    block = buf[:(b1 - b0) * c]
+    for j in range(block.shape[0]):  # one long loop: vectorized also for small C
+        block[j] = _exp_nonpos(block[j])
+    for r in range(b1 - b0):  # row sums in their own loop: independent chains overlap
+        row = buf[r * c:(r + 1) * c]
+        s = 0.0
+        for k in range(c):
+            s = _acc(s, row[k])
+        sums[r] = s
+
+
+@njit(inline='always', **_JIT)
+def _exp_row_into(zi, m, gi):
+    """gi[k] = exp(z_k - m) (rounded to gi's dtype); returns the float64 sum."""
+    s = 0.0
+    for k in range(zi.shape[0]):
+        v = _exp_nonpos(np.float64(zi[k]) - m)
+        gi[k] = v
+        s = _acc(s, v)
+    return s
+
+
+@njit(inline='always', **_JIT)
+def _index_row(zi, yi, m, s, e, w, w_sum, eps, smooth, scale, gi):
+    """Loss of one row with label yi and its gradient written to gi, from
+    e_k = exp(z_k - m) and s = sum_k e_k. ``e`` may be ``gi`` itself (e_k is read before
+    gi[k] is written). -logp_k = log(s) - (z_k - m). ``smooth`` is eps / C, or None when
+    eps == 0: the smoothing loop is then compiled out (it slowed C=10 rows by 20 %)."""
+    c = zi.shape[0]
+    eps_c = eps / c
+    lse = math.log(s)
+    wy = w[yi]
+    loss = (1 - eps) * wy * (lse - (np.float64(zi[yi]) - m))
+    if smooth is not None:
+        acc = 0.0
+        for k in range(c):
+            acc = _acc(acc, w[k] * (lse - (np.float64(zi[k]) - m)))
+        loss += smooth * acc
+    a = ((1 - eps) * wy + eps_c * w_sum) / s  # p_k * mass = e_k * a
+    ey = np.float64(e[yi])
+    for k in range(c):
+        gi[k] = (np.float64(e[k]) * a - eps_c * w[k]) * scale
+    gi[yi] = ((ey * a - eps_c * wy) - (1 - eps) * wy) * scale
+    return loss
+
+
+@njit(inline='always', **_JIT)
+def _ignored_row(gi):
+    for k in range(gi.shape[0]):
+        gi[k] = 0.0  # exact zeros, also when scale is NaN
+    return 0.0
+
+
+@njit(**_JIT)
+def _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad, lo, hi):
+    if eps == 0.0:
+        return _cross_entropy_rows(logits, y, w, ignore_index, eps, None, scale, loss_out, grad,
+                                   lo, hi)
+    return _cross_entropy_rows(logits, y, w, ignore_index, eps, eps / logits.shape[1], scale,
+                               loss_out, grad, lo, hi)
+
+
+@njit(**_JIT)
+def _cross_entropy_rows(logits, y, w, ignore_index, eps, smooth, scale, loss_out, grad, lo, hi):
+    n_rows = hi - lo
+    if n_rows <= 0:
+        return 0.0
+    c = logits.shape[1]
+    want_loss = loss_out.shape[0] != 0
+    w_sum = 0.0
+    for k in range(c):
+        w_sum += w[k]
+    total = 0.0
+    if c >= WIDE:
+        for i in range(lo, hi):
+            yi = y[i]
+            if yi == ignore_index:
+                loss = _ignored_row(grad[i])
+            else:
+                zi = logits[i]
+                gi = grad[i]
+                m = _row_max(zi)
+                s = _exp_row_into(zi, m, gi)
+                loss = _index_row(zi, yi, m, s, gi, w, w_sum, eps, smooth, scale, gi)
+            if want_loss:
+                loss_out[i] = loss
+            total += loss
+        return total
+    rows_per_block = max(1, BLOCK // c)
+    nb = min(rows_per_block, n_rows)
+    buf = np.empty(nb * c)
+    shift = np.empty(nb)
+    sums = np.empty(nb)
+    for b0 in range(lo, hi, rows_per_block):
+        b1 = min(hi, b0 + rows_per_block)
+        _shift_exp_block(logits, b0, b1, buf, shift, sums)
+        for i in range(b0, b1):
+            yi = y[i]
+            if yi == ignore_index:
+                loss = _ignored_row(grad[i])
+            else:
+                r = i - b0
+                loss = _index_row(logits[i], yi, shift[r], sums[r], buf[r * c:(r + 1) * c], w,
+                                  w_sum, eps, smooth, scale, grad[i])
+            if want_loss:
+                loss_out[i] = loss
+            total += loss
+    return total
+
+
+@njit(**_KERNEL)
+def cross_entropy(logits, y, weight, ignore_index, label_smoothing, scale, loss_out, grad):
+    """Cross-entropy with class-index targets, as torch.nn.functional.cross_entropy.
+
+    With logp = log_softmax(z_i), p = exp(logp), w_c the class weight (1 when absent),
+    e = label_smoothing, C classes:
+        l_i = (1 - e) w_{y_i} (-logp_{y_i}) + (e / C) sum_c w_c (-logp_c)
+        dl_i/dz_k = p_k ((1 - e) w_{y_i} + (e / C) sum_c w_c) - (1 - e) w_{y_i} [k = y_i] - (e / C) w_k
+    Samples with y_i == ignore_index have l_i = 0 and a gradient row of exact zeros
+    (not 0 * scale: scale is NaN for a mean over zero total weight).
+    -logp_k is computed as log(sum_c exp(z_c - max)) - (z_k - max): max-shifted, so
+    logits of +-1e4 give exact finite values.
+    """
+    n, c = logits.shape
+    w = _class_weights(weight, c)
+    eps = label_smoothing
+    nch, size = _chunking(n, _rows_grain(c))
+    if nch == 1:
+        return _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad, 0, n)
+    partial = np.empty(nch)
+    for ch in prange(nch):
+        partial[ch] = _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad,
+                                          min(n, ch * size), min(n, (ch + 1) * size))
+    return _ordered_sum(partial)
+
+
+@njit(inline='always', **_JIT)
+def _probs_row(zi, ti, m, s, e, w, eps, scale, gi):
+    """Loss of one row and its gradient written to gi, from e_k = exp(z_k - m) and
+    s = sum_k e_k. ``e`` may be ``gi`` itself (read before written, index by index)."""
+    c = zi.shape[0]
+    keep = 1 - eps
+    eps_c = eps / c
+    mass = 0.0
+    for k in range(c):
+        mass = _acc(mass, w[k] * (keep * np.float64(ti[k]) + eps_c))
+    lse = math.log(s)
+    a = mass / s
+    loss = 0.0
+    for k in range(c):
+        wt = w[k] * (keep * np.float64(ti[k]) + eps_c)  # w_k t'_ik
+        loss = _acc(loss, wt * (lse - (np.float64(zi[k]) - m)))  # -w_k t'_ik logp_ik
+        gi[k] = (np.float64(e[k]) * a - wt) * scale
+    return loss
+
+
+@njit(**_JIT)
+def _cross_entropy_probs_part(logits, target, w, eps, scale, loss_out, grad, lo, hi):
+    n_rows = hi - lo
+    if n_rows <= 0:
+        return 0.0
+    c = logits.shape[1]
+    want_loss = loss_out.shape[0] != 0
+    total = 0.0
+    if c >= WIDE:
+        for i in range(lo, hi):
+            zi = logits[i]
+            gi = grad[i]
+            m = _row_max(zi)
+            s = _exp_row_into(zi, m, gi)
+            loss = _probs_row(zi, target[i], m, s, gi, w, eps, scale, gi)
+            if want_loss:
+                loss_out[i] = loss
+            total += loss
+        return total
+    rows_per_block = max(1, BLOCK // c)
+    nb = min(rows_per_block, n_rows)
+    buf = np.empty(nb * c)
+    shift = np.empty(nb)
+    sums = np.empty(nb)
+    for b0 in range(lo, hi, rows_per_block):
+        b1 = min(hi, b0 + rows_per_block)
+        _shift_exp_block(logits, b0, b1, buf, shift, sums)
+        for i in range(b0, b1):
+            r = i - b0
+            loss = _probs_row(logits[i], target[i], shift[r], sums[r], buf[r * c:(r + 1) * c],
+                              w, eps, scale, grad[i])
+            if want_loss:
+                loss_out[i] = loss
+            total += loss
+    return total
+
+
+@njit(**_KERNEL)
+def cross_entropy_probs(logits, target, weight, label_smoothing, scale, loss_out, grad):
+    """Cross-entropy with class-probability targets (one-hot included), as torch:
+    t'_ic = (1 - e) t_ic + e / C;  l_i = -sum_c w_c t'_ic logp_ic;
+    dl_i/dz_k = p_k sum_c w_c t'_ic - w_k t'_ik.  Same blocked, max-shifted passes as
+    :func:`cross_entropy`."""
+    n, c = logits.shape
+    w = _class_weights(weight, c)
+    nch, size = _chunking(n, _rows_grain(c))
+    if nch == 1:
+        return _cross_entropy_probs_part(logits, target, w, label_smoothing, scale, loss_out,
+                                         grad, 0, n)
+    partial = np.empty(nch)
+    for ch in prange(nch):
+        partial[ch] = _cross_entropy_probs_part(logits, target, w, label_smoothing, scale,
+                                                loss_out, grad, min(n, ch * size),
+                                                min(n, (ch + 1) * size))
+    return _ordered_sum(partial)
