@@ -1,0 +1,230 @@
+# cython: language_level=3
+"""Tier "cython": elementwise losses on predictions (hinge, squared hinge, MSE, L1, Huber,
+BCE with logits) as compiled kernels.
+
+Kernel contract and formulas: ``fastloss.loop.elementwise`` (this module matches it element
+for element: same signatures, same NaN rules, same subgradients at the kinks).
+
+Design
+======
+These losses read two (or up to four) arrays and write one or two: at N = 10^7 they are
+bound by memory bandwidth, so the kernel makes exactly one pass over memory and never
+allocates a temporary of size N.
+
+* One fused pass: every element's loss and gradient come out of the same few arithmetic
+  operations, the gradient is written already multiplied by ``scale``.
+* Blocks of BLOCK = 256 elements. Per block one simple loop computes the gradient (to memory)
+  and the float64 per-element losses into a 2 KiB stack buffer (L1); a second loop adds that
+  buffer into LANES float64 partial sums (``_numerics.lane_sum``: a plain ``total += l`` would
+  not vectorize without -ffast-math, which we do not use since NaN must propagate); when
+  ``loss_out`` is wanted a third loop copies the buffer out. So the ``loss_out`` test and the
+  switch over the loss kind run once per block, never per element, and every inner loop is
+  straight-line code that gcc vectorizes (comparisons become blends; exp / log1p are
+  ``_numerics``' branch-free versions). An absent BCE weight / pos_weight points the inner
+  loop at a block of ones instead of testing per element (multiplying by 1.0 is exact, as the
+  loop tier's ``w = 1.0``).
+* Precision: the piecewise losses compute in float64 also for float32 input, exactly like the
+  loop tier (a kink decision such as ``margin - t p > 0`` must not change with the dtype);
+  they are memory-bound, the conversions cost nothing. BCE computes in the input's precision
+  (float32: twice the vector lanes for its exp / log1p; errors ~1e-7 relative) and, like all
+  of them, accumulates the loss sum in float64.
+* Parallelism: a FIXED number of chunks (``_numerics.chunk_size``: at most 16, each at least
+  MIN_CHUNK elements, block-aligned) run under an OpenMP ``prange`` (dynamic schedule: the
+  other core may be busy). Each chunk returns its own float64 sum; the sums are added in
+  chunk order after the parallel region, so the result is the same for any thread count.
+  Inputs too small for two chunks (including the N = 64 calls of the small-input benchmarks)
+  run serially without entering an OpenMP region at all. Without OpenMP the prange compiles
+  to a serial loop.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport fabs
+
+from _numerics cimport LANES, CHUNKS_MAX, chunk_size, lane_sum, vexp, vlog1p01
+
+cdef enum:
+    BLOCK = 256         # elements per block: the float64 loss buffer (2 KiB) stays in L1
+    HINGE = 0
+    SQUARED_HINGE = 1
+    MSE = 2
+    L1 = 3
+    HUBER = 4
+    BCE = 5
+
+# Elements per parallel chunk at least: below ~10 us of work per chunk the OpenMP fork/join
+# (a few us on this machine) would eat the gain. BCE does ~10x more arithmetic per element.
+cdef Py_ssize_t MIN_CHUNK = 32768
+cdef Py_ssize_t MIN_CHUNK_BCE = 4096
+
+
+cdef inline double _sign(double d) noexcept nogil:
+    """sign(d) with sign(0) = 0 and sign(NaN) = NaN (as the loop tier's _sign)."""
+    return 1.0 if d > 0 else (-1.0 if d < 0 else d * 0.0)
+
+
+cdef inline void _block(int kind, const floating* p, const floating* t, const floating* w,
+                        const floating* q, double a, double scale, floating* g, double* lb,
+                        Py_ssize_t n) noexcept nogil:
+    """One block of n <= BLOCK elements: g[k] = scale * dl_k/dp_k, lb[k] = l_k (float64).
+    ``a`` is the option (margin or delta); w, q only for BCE (never NULL here)."""
+    cdef Py_ssize_t k
+    cdef double d, gap, ad
+    cdef floating x, tt, e, lp, inv, sg, sp_pos, sp_neg, lf
+    cdef floating one = 1, zero = 0
+    if kind == HINGE:
+        for k in range(n):
+            gap = a - <double>t[k] * <double>p[k]
+            # "not gap <= 0": a NaN gap is active, so loss and gradient are NaN.
+            d = 0.0 if gap <= 0 else gap
+            lb[k] = d
+            g[k] = <floating>((-<double>t[k] if gap > 0 else d) * scale)
+    elif kind == SQUARED_HINGE:
+        for k in range(n):
+            gap = a - <double>t[k] * <double>p[k]
+            gap = 0.0 if gap <= 0 else gap  # NaN stays NaN
+            lb[k] = gap * gap
+            g[k] = <floating>(-2.0 * <double>t[k] * gap * scale)
+    elif kind == MSE:
+        for k in range(n):
+            d = <double>p[k] - <double>t[k]
+            lb[k] = d * d
+            g[k] = <floating>(2.0 * d * scale)
+    elif kind == L1:
+        for k in range(n):
+            d = <double>p[k] - <double>t[k]
+            lb[k] = fabs(d)
+            g[k] = <floating>(_sign(d) * scale)
+    elif kind == HUBER:
+        for k in range(n):
+            d = <double>p[k] - <double>t[k]
+            ad = fabs(d)
+            # |d| < delta quadratic; else linear (NaN lands there and stays NaN).
+            lb[k] = 0.5 * d * d if ad < a else a * (ad - 0.5 * a)
+            g[k] = <floating>((d if ad <= a else a * _sign(d)) * scale)
+    elif kind == BCE:
+        for k in range(n):
+            x = p[k]
+            tt = t[k]
+            e = vexp(<floating>-fabs(x))            # one exp serves softplus(+-x) and sigmoid
+            lf = vlog1p01(e)
+            sp_pos = (x if x > zero else zero) + lf    # softplus(x) = max(x, 0) + log1p(exp(-|x|))
+            sp_neg = (-x if x < zero else zero) + lf   # softplus(-x)
+            lp = w[k] * (q[k] * tt * sp_neg + (one - tt) * sp_pos)
+            inv = one / (one + e)
+            sg = inv if x >= zero else e * inv         # sigmoid(x), exp never sees +|x|
+            lb[k] = <double>lp
+            g[k] = <floating>(<double>(w[k] * ((one - tt) * sg - q[k] * tt * (one - sg))) * scale)
+
+
+cdef double _chunk(int kind, const floating* p, const floating* t, const floating* w,
+                   const floating* q, double a, double scale, floating* lo, floating* g,
+                   Py_ssize_t n) noexcept nogil:
+    """Elements [0, n) of one chunk; returns their float64 loss sum. lo may be NULL (loss_out
+    not wanted); w / q may be NULL (BCE weight / pos_weight absent: a block of ones)."""
+    cdef double lb[BLOCK]
+    cdef floating ones[BLOCK]
+    cdef double acc = 0.0
+    cdef Py_ssize_t b, base, m, k
+    if kind == BCE and (w == NULL or q == NULL):
+        for k in range(BLOCK):
+            ones[k] = 1
+    for b in range((n + BLOCK - 1) // BLOCK):
+        base = b * BLOCK
+        m = n - base if n - base < BLOCK else BLOCK
+        _block(kind, p + base, t + base, (w + base) if w != NULL else ones,
+               (q + base) if q != NULL else ones, a, scale, g + base, lb, m)
+        acc += lane_sum(lb, m)
+        if lo != NULL:
+            for k in range(m):
+                lo[base + k] = <floating>lb[k]
+    return acc
+
+
+cdef double _run(int kind, const floating* p, const floating* t, const floating* w,
+                 const floating* q, double a, double scale, floating* lo, floating* g,
+                 Py_ssize_t n, Py_ssize_t min_chunk) noexcept nogil:
+    """All N elements: serially below two chunks' worth, else a prange over fixed chunks."""
+    cdef double part[CHUNKS_MAX]
+    cdef double total = 0.0
+    cdef Py_ssize_t cs = chunk_size(n, min_chunk, BLOCK)
+    cdef Py_ssize_t nch, c, start, m
+    if cs >= n:
+        return _chunk(kind, p, t, w, q, a, scale, lo, g, n)
+    nch = (n + cs - 1) // cs
+    for c in prange(nch, schedule="dynamic", chunksize=1):
+        start = c * cs
+        m = n - start if n - start < cs else cs
+        part[c] = _chunk(kind, p + start, t + start,
+                         (w + start) if w != NULL else NULL, (q + start) if q != NULL else NULL,
+                         a, scale, (lo + start) if lo != NULL else NULL, g + start, m)
+    for c in range(nch):
+        total += part[c]
+    return total
+
+
+def hinge(const floating[::1] pred, const floating[::1] target, double margin, double scale,
+          floating[::1] loss_out, floating[::1] grad):
+    """l = max(0, margin - t p);  dl/dp = -t where t p < margin, else 0 (NaN: NaN).
+    Writes grad = scale * dl/dp and, when len(loss_out) == N, the per-element losses;
+    returns the unscaled loss sum (float64)."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    with nogil:
+        total = _run(HINGE, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
+                     margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+    return total
+
+
+def squared_hinge(const floating[::1] pred, const floating[::1] target, double margin,
+                  double scale, floating[::1] loss_out, floating[::1] grad):
+    """l = max(0, margin - t p)^2;  dl/dp = -2 t max(0, margin - t p). Outputs as hinge."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    with nogil:
+        total = _run(SQUARED_HINGE, &pred[0], &target[0], <const floating*>NULL,
+                     <const floating*>NULL, margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+    return total
+
+
+def mse(const floating[::1] pred, const floating[::1] target, double scale,
+        floating[::1] loss_out, floating[::1] grad):
+    """l = (p - t)^2;  dl/dp = 2 (p - t). Outputs as hinge."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    with nogil:
+        total = _run(MSE, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
+                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+    return total
+
+
+def l1(const floating[::1] pred, const floating[::1] target, double scale,
+       floating[::1] loss_out, floating[::1] grad):
+    """l = |p - t|;  dl/dp = sign(p - t) with sign(0) = 0. Outputs as hinge."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    with nogil:
+        total = _run(L1, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
+                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+    return total
+
+
+def huber(const floating[::1] pred, const floating[::1] target, double delta, double scale,
+          floating[::1] loss_out, floating[::1] grad):
+    """d = p - t;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
+    dl/dp = d if |d| <= delta else delta sign(d). Outputs as hinge."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    with nogil:
+        total = _run(HUBER, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
+                     delta, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+    return total
+
+
+def bce_with_logits(const floating[::1] logits, const floating[::1] target,
+                    const floating[::1] weight, const floating[::1] pos_weight, double scale,
+                    floating[::1] loss_out, floating[::1] grad):
+    """l = w (q t softplus(-x) + (1 - t) softplus(x));
+    dl/dx = w ((1 - t) sigmoid(x) - q t (1 - sigmoid(x))); weight w and pos_weight q of
+    length 0 (absent: 1) or N. softplus / sigmoid stable for any |x|. Outputs as hinge."""
+    cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef const floating* w = &weight[0] if weight.shape[0] else NULL
+    cdef const floating* q = &pos_weight[0] if pos_weight.shape[0] else NULL
+    with nogil:
+        total = _run(BCE, &logits[0], &target[0], w, q, 0.0, scale, lo, &grad[0],
+                     logits.shape[0], MIN_CHUNK_BCE)
+    return total
