@@ -8,7 +8,15 @@ Design
 ------
 * One fused pass per element: loss and gradient are computed together and written
   straight into the caller's ``grad`` (and ``loss_out`` when it has length N); nothing
-  else is allocated except one float64 partial sum per chunk.
+  else is allocated except one float64 partial sum and one 8 KB block buffer per chunk.
+* Reductions. A loop that both stores (grad) and sums gets runtime alias checks from
+  LLVM and silently runs its scalar version when the arrays lie close together in
+  memory, which sums in another order: the same call gave results differing in the last
+  bits depending on where small arrays had been allocated. So no loop here stores and
+  sums at once: the fused loop writes each element's loss to a float64 buffer of BLOCK
+  elements (L1-resident), and ``_sum`` adds the buffer in a loop that only loads, whose
+  order depends on the block length alone. Blocks are added in order, chunks in order:
+  the result is a function of the input values and N only.
 * Chunking. The N elements are cut into ``nch = min(MAX_CHUNKS, N // GRAIN)`` (at least 1)
   contiguous chunks of equal size. The number of chunks depends on N only, never on the
   thread count, and each chunk's float64 partial sum is stored in its own slot and the
@@ -51,9 +59,11 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-# Elements per chunk below which a kernel stays serial, and the most chunks a call uses.
+# Elements per chunk below which a kernel stays serial, the most chunks a call uses, and
+# the elements per block whose losses are buffered (float64, 8 KB) and then summed.
 GRAIN = 32768
 MAX_CHUNKS = 64
+BLOCK = 1024
 
 _JIT = dict(nogil=True, error_model="numpy")  # helpers; kernels add cache and parallel
 _KERNEL = dict(_JIT, cache=True, parallel=True)
@@ -169,18 +179,8 @@ def _exp_nonpos(x):
 
 
 @njit(**_JIT)
-def _log1p_unit(e):
-    """log1p(e) for e in [0, 1] (NaN -> NaN), branch-free and without a libm call.
-
-    log(1 + e) = 2 atanh(s) with s = e / (2 + e) for e <= sqrt(2) - 1, and
-    ln 2 + 2 atanh(s) with s = (e - 1) / (e + 3) above; either way |s| <= 0.1716 and
-    1 + e is never rounded. 2 atanh(s) = 2s + 2s z P(z), z = s^2, P of degree 6.
-    """
-    small = e <= _SQRT2_M1  # NaN goes to the second form and stays NaN
-    num = e if small else e - 1.0
-    den = (2.0 + e) if small else (3.0 + e)
-    off = 0.0 if small else _LN2
-    s = num / den
+def _two_atanh(s):
+    """2 atanh(s) for |s| <= 3 - 2 sqrt(2) = 0.1716: 2s + 2s z P(z), z = s^2."""
     z = s * s
     q = _fma(_A6, z, _A5)
     q = _fma(q, z, _A4)
@@ -189,7 +189,22 @@ def _log1p_unit(e):
     q = _fma(q, z, _A1)
     q = _fma(q, z, _A0)
     two_s = s + s
-    return off + _fma(two_s * z, q, two_s)
+    return _fma(two_s * z, q, two_s)
+
+
+@njit(**_JIT)
+def _log1p_unit(e):
+    """log1p(e) for e in [0, 1] (NaN -> NaN), branch-free and without a libm call.
+
+    log(1 + e) = 2 atanh(s) with s = e / (2 + e) for e <= sqrt(2) - 1, and
+    ln 2 + 2 atanh(s) with s = (e - 1) / (e + 3) above; either way |s| <= 0.1716 and
+    1 + e is never rounded. (Sharing one division with BCE's sigmoid was measured
+    slower: the divider is not the bottleneck.)
+    """
+    small = e <= _SQRT2_M1  # NaN goes to the second form and stays NaN
+    num = e if small else e - 1.0
+    den = (2.0 + e) if small else (3.0 + e)
+    return (0.0 if small else _LN2) + _two_atanh(num / den)
 
 
 # ---------------------------------------------------------------------------
@@ -211,14 +226,27 @@ def _ordered_sum(partial):
     return total
 
 
+@njit(**_JIT)
+def _sum(buf):
+    """float64 sum of a buffer in a loop that only loads: vectorized through ``_acc``,
+    and its order depends on the length alone (see "Reductions" in the module doc)."""
+    s = 0.0
+    for k in range(buf.shape[0]):
+        s = _acc(s, buf[k])
+    return s
+
+
 # ---------------------------------------------------------------------------
-# Kernels. Each has a range function (the fused loop over one slice, with None for
-# absent optional arrays), a part function (slices one chunk and picks the
-# specialisation) and the public kernel (chunking + prange).
+# Kernels. Each has
+#   _X_block: the fused loop over one block (loss into the float64 block buffer ``lb``,
+#             gradient, loss_out unless it is None), no reduction;
+#   _X_range: the blocks of one chunk, each block's buffer summed with _sum;
+#   _X_part:  slices one chunk and picks the compile-time specialisation (None for
+#             the absent optional arrays);
+#   X:        the public kernel: chunking and prange.
 
 @njit(**_JIT)
-def _hinge_range(pred, target, margin, scale, loss_out, grad):
-    total = 0.0
+def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
     for k in range(pred.shape[0]):
         t = np.float64(target[k])
         gap = margin - t * np.float64(pred[k])
@@ -228,10 +256,26 @@ def _hinge_range(pred, target, margin, scale, loss_out, grad):
             loss, g = 0.0, 0.0
         else:  # NaN
             loss, g = gap, gap
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = g * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _hinge_range(pred, target, margin, scale, loss_out, grad):
+    n = pred.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        lb = buf[:b1 - b0]
+        if loss_out is None:
+            _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
+        else:
+            _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
+                         grad[b0:b1], lb)
+        total += _sum(lb)
     return total
 
 
@@ -258,18 +302,33 @@ def hinge(pred, target, margin, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _squared_hinge_range(pred, target, margin, scale, loss_out, grad):
-    total = 0.0
+def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
     for k in range(pred.shape[0]):
         t = np.float64(target[k])
         gap = margin - t * np.float64(pred[k])
         if gap <= 0:
             gap = 0.0  # NaN fails the test and stays NaN
         loss = gap * gap
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = -2.0 * t * gap * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _squared_hinge_range(pred, target, margin, scale, loss_out, grad):
+    n = pred.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        lb = buf[:b1 - b0]
+        if loss_out is None:
+            _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
+        else:
+            _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
+                                 grad[b0:b1], lb)
+        total += _sum(lb)
     return total
 
 
@@ -296,15 +355,29 @@ def squared_hinge(pred, target, margin, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _mse_range(pred, target, scale, loss_out, grad):
-    total = 0.0
+def _mse_block(pred, target, scale, loss_out, grad, lb):
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         loss = d * d
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = 2.0 * d * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _mse_range(pred, target, scale, loss_out, grad):
+    n = pred.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        lb = buf[:b1 - b0]
+        if loss_out is None:
+            _mse_block(pred[b0:b1], target[b0:b1], scale, None, grad[b0:b1], lb)
+        else:
+            _mse_block(pred[b0:b1], target[b0:b1], scale, loss_out[b0:b1], grad[b0:b1], lb)
+        total += _sum(lb)
     return total
 
 
@@ -330,8 +403,7 @@ def mse(pred, target, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _l1_range(pred, target, scale, loss_out, grad):
-    total = 0.0
+def _l1_block(pred, target, scale, loss_out, grad, lb):
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         loss = abs(d)
@@ -341,10 +413,25 @@ def _l1_range(pred, target, scale, loss_out, grad):
             g = -1.0
         else:
             g = d * 0.0  # sign(0) = 0, sign(NaN) = NaN
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = g * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _l1_range(pred, target, scale, loss_out, grad):
+    n = pred.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        lb = buf[:b1 - b0]
+        if loss_out is None:
+            _l1_block(pred[b0:b1], target[b0:b1], scale, None, grad[b0:b1], lb)
+        else:
+            _l1_block(pred[b0:b1], target[b0:b1], scale, loss_out[b0:b1], grad[b0:b1], lb)
+        total += _sum(lb)
     return total
 
 
@@ -370,8 +457,7 @@ def l1(pred, target, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _huber_range(pred, target, delta, scale, loss_out, grad):
-    total = 0.0
+def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         a = abs(d)
@@ -387,10 +473,26 @@ def _huber_range(pred, target, delta, scale, loss_out, grad):
             g = -delta
         else:
             g = d  # NaN (d = 0 never reaches here: delta > 0)
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = g * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _huber_range(pred, target, delta, scale, loss_out, grad):
+    n = pred.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        lb = buf[:b1 - b0]
+        if loss_out is None:
+            _huber_block(pred[b0:b1], target[b0:b1], delta, scale, None, grad[b0:b1], lb)
+        else:
+            _huber_block(pred[b0:b1], target[b0:b1], delta, scale, loss_out[b0:b1],
+                         grad[b0:b1], lb)
+        total += _sum(lb)
     return total
 
 
@@ -417,8 +519,7 @@ def huber(pred, target, delta, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _bce_range(logits, target, weight, pos_weight, scale, loss_out, grad):
-    total = 0.0
+def _bce_block(logits, target, weight, pos_weight, scale, loss_out, grad, lb):
     for k in range(logits.shape[0]):
         x = np.float64(logits[k])
         t = np.float64(target[k])
@@ -440,10 +541,43 @@ def _bce_range(logits, target, weight, pos_weight, scale, loss_out, grad):
             w = np.float64(weight[k])
             loss = w * loss
             g = w * g
+        lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = g * scale
-        total = _acc(total, loss)
+
+
+@njit(**_JIT)
+def _bce_range(logits, target, weight, pos_weight, scale, loss_out, grad):
+    n = logits.shape[0]
+    buf = np.empty(min(BLOCK, n))
+    total = 0.0
+    for b0 in range(0, n, BLOCK):
+        b1 = min(n, b0 + BLOCK)
+        x, t, g, lb = logits[b0:b1], target[b0:b1], grad[b0:b1], buf[:b1 - b0]
+        # every combination of None spelled out: each is its own compiled loop
+        if loss_out is None:
+            if weight is None:
+                if pos_weight is None:
+                    _bce_block(x, t, None, None, scale, None, g, lb)
+                else:
+                    _bce_block(x, t, None, pos_weight[b0:b1], scale, None, g, lb)
+            elif pos_weight is None:
+                _bce_block(x, t, weight[b0:b1], None, scale, None, g, lb)
+            else:
+                _bce_block(x, t, weight[b0:b1], pos_weight[b0:b1], scale, None, g, lb)
+        else:
+            lo_ = loss_out[b0:b1]
+            if weight is None:
+                if pos_weight is None:
+                    _bce_block(x, t, None, None, scale, lo_, g, lb)
+                else:
+                    _bce_block(x, t, None, pos_weight[b0:b1], scale, lo_, g, lb)
+            elif pos_weight is None:
+                _bce_block(x, t, weight[b0:b1], None, scale, lo_, g, lb)
+            else:
+                _bce_block(x, t, weight[b0:b1], pos_weight[b0:b1], scale, lo_, g, lb)
+        total += _sum(lb)
     return total
 
 

@@ -15,16 +15,20 @@ behind them: no fastmath, ``_acc`` reductions, slices that start at 0)
 * Cross-entropy is exp-bound; ``_exp_nonpos`` (elementwise.py) is a branch-free exp
   that LLVM vectorizes, so the work is arranged to keep its loop long and the memory
   traffic at one read of the logits and one write of the gradient (no (N, C)
-  temporaries). Two row layouts, picked by C (constant WIDE = 32, measured crossover):
+  temporaries). Two row layouts, picked by C (WIDE = 48; measured on one thread: C=16
+  blocked faster by 10-20 %, C=32 to 48 even, C >= 64 per row faster by 15-30 %):
   - C < WIDE: rows go through a float64 block buffer of ~BLOCK (2048) scores (16 KB,
     stays in L1): (1) per row the max and ``z - max`` into the buffer; (2) one flat
     ``_exp_nonpos`` loop over the whole block, vectorized 8 lanes wide although a row
     of 10 is too short to vectorize by itself; (3) per row the sum, the loss and the
     gradient row written once.
   - C >= WIDE: one row at a time: the max (a vectorized NaN-propagating
-    ``llvm.maximum`` reduction), exp(z - max) written straight into the gradient row
-    (the stores overlap the exp arithmetic) with its float64 sum, then the row is
-    rescaled in place while it is in cache.
+    ``llvm.maximum`` reduction), exp(z - max) into a float64 row buffer, its sum, then
+    the gradient row written once.
+  As in elementwise.py, every sum is taken in a loop that stores nothing (row sums of
+  the buffer; the loss and weight sums; the multiclass-hinge margins are summed in one
+  loop and the gradient row written in a second), so that summation order never depends
+  on where arrays lie in memory.
   -logp_k is ``log(sum) - (z_k - max)``, never log(0): the max entry contributes
   exp(0) = 1. Without label smoothing the smoothing loop is compiled out (``None``
   argument), which matters for C=10.
@@ -44,12 +48,12 @@ import numpy as np
 from numba import njit, prange
 
 from .elementwise import (GRAIN, _JIT, _KERNEL, _acc, _chunking, _exp_nonpos, _fmaximum,
-                          _ordered_sum)
+                          _ordered_sum, _sum)
 
 # Scores per block of rows in the cross-entropy kernels (float64 buffer: 16 KB), and the
 # number of classes from which rows are processed one at a time instead.
 BLOCK = 2048
-WIDE = 32
+WIDE = 48
 
 
 @njit(**_JIT)
@@ -83,13 +87,16 @@ def _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad, lo, hi):
         correct = np.float64(si[yi])
         loss = 0.0
         active = 0.0  # a count, kept in float64 so that the loop vectorizes
-        for j in range(c):
+        for j in range(c):  # sums in a loop without stores (see elementwise: Reductions)
             margin = np.float64(si[j]) - correct + delta
             on = (not margin <= 0.0) and j != yi  # NaN counts as active (propagates)
             f = 1.0 if on else 0.0
             loss = _acc(loss, margin if on else 0.0)
             active = _acc(active, f)
-            gi[j] = f * scale  # (written as a product: two selects on one test stop LLVM)
+        for j in range(c):
+            margin = np.float64(si[j]) - correct + delta
+            f = 1.0 if (not margin <= 0.0) and j != yi else 0.0
+            gi[j] = f * scale  # a product: selects between invariants stop the vectorizer
         gi[yi] = -active * scale
         if want_loss:
             loss_out[i] = loss
@@ -102,7 +109,8 @@ def multiclass_hinge(scores, y, delta, scale, loss_out, grad):
     """l_i = sum_{j != y_i} max(0, s_ij - s_{i,y_i} + delta) (CS231n; = C x torch's
     multi_margin_loss); dl_i/ds_ij = [m_ij > 0] for j != y_i, dl_i/ds_{i,y_i} =
     -sum_j [m_ij > 0]. A NaN margin counts as active ("not <= 0") so it reaches the loss.
-    One pass per row; the y_i column is excluded with a mask so the row loop vectorizes."""
+    Per row: one vectorized loop sums the active margins and counts them (the y_i column
+    excluded by a mask, not a branch), a second writes the gradient row."""
     n, c = scores.shape
     nch, size = _chunking(n, _rows_grain(c))
     if nch == 1:
@@ -157,22 +165,19 @@ def _shift_exp_block(logits, b0, b1, buf, shift, sums):
 
 
 @njit(inline='always', **_JIT)
-def _exp_row_into(zi, m, gi):
-    """gi[k] = exp(z_k - m) (rounded to gi's dtype); returns the float64 sum."""
-    s = 0.0
+def _exp_row(zi, m, e):
+    """e[k] = exp(z_k - m) in float64; returns sum_k e[k] (summed after the stores)."""
     for k in range(zi.shape[0]):
-        v = _exp_nonpos(np.float64(zi[k]) - m)
-        gi[k] = v
-        s = _acc(s, v)
-    return s
+        e[k] = _exp_nonpos(np.float64(zi[k]) - m)
+    return _sum(e)
 
 
 @njit(inline='always', **_JIT)
 def _index_row(zi, yi, m, s, e, w, w_sum, eps, smooth, scale, gi):
-    """Loss of one row with label yi and its gradient written to gi, from
-    e_k = exp(z_k - m) and s = sum_k e_k. ``e`` may be ``gi`` itself (e_k is read before
-    gi[k] is written). -logp_k = log(s) - (z_k - m). ``smooth`` is eps / C, or None when
-    eps == 0: the smoothing loop is then compiled out (it slowed C=10 rows by 20 %)."""
+    """Loss of one row with label yi and its gradient written to gi, from the float64
+    e_k = exp(z_k - m) and s = sum_k e_k; -logp_k = log(s) - (z_k - m). ``smooth`` is
+    eps / C, or None when eps == 0: the smoothing loop is then compiled out (it slowed
+    C=10 rows by 20 %)."""
     c = zi.shape[0]
     eps_c = eps / c
     lse = math.log(s)
@@ -184,10 +189,9 @@ def _index_row(zi, yi, m, s, e, w, w_sum, eps, smooth, scale, gi):
             acc = _acc(acc, w[k] * (lse - (np.float64(zi[k]) - m)))
         loss += smooth * acc
     a = ((1 - eps) * wy + eps_c * w_sum) / s  # p_k * mass = e_k * a
-    ey = np.float64(e[yi])
     for k in range(c):
-        gi[k] = (np.float64(e[k]) * a - eps_c * w[k]) * scale
-    gi[yi] = ((ey * a - eps_c * wy) - (1 - eps) * wy) * scale
+        gi[k] = (e[k] * a - eps_c * w[k]) * scale
+    gi[yi] = ((e[yi] * a - eps_c * wy) - (1 - eps) * wy) * scale
     return loss
 
 
@@ -219,16 +223,16 @@ def _cross_entropy_rows(logits, y, w, ignore_index, eps, smooth, scale, loss_out
         w_sum += w[k]
     total = 0.0
     if c >= WIDE:
+        e = np.empty(c)
         for i in range(lo, hi):
             yi = y[i]
             if yi == ignore_index:
                 loss = _ignored_row(grad[i])
             else:
                 zi = logits[i]
-                gi = grad[i]
                 m = _row_max(zi)
-                s = _exp_row_into(zi, m, gi)
-                loss = _index_row(zi, yi, m, s, gi, w, w_sum, eps, smooth, scale, gi)
+                s = _exp_row(zi, m, e)
+                loss = _index_row(zi, yi, m, s, e, w, w_sum, eps, smooth, scale, grad[i])
             if want_loss:
                 loss_out[i] = loss
             total += loss
@@ -284,20 +288,20 @@ def cross_entropy(logits, y, weight, ignore_index, label_smoothing, scale, loss_
 @njit(inline='always', **_JIT)
 def _probs_row(zi, ti, m, s, e, w, eps, scale, gi):
     """Loss of one row and its gradient written to gi, from e_k = exp(z_k - m) and
-    s = sum_k e_k. ``e`` may be ``gi`` itself (read before written, index by index)."""
+    s = sum_k e_k."""
     c = zi.shape[0]
     keep = 1 - eps
     eps_c = eps / c
-    mass = 0.0
-    for k in range(c):
-        mass = _acc(mass, w[k] * (keep * np.float64(ti[k]) + eps_c))
     lse = math.log(s)
-    a = mass / s
+    mass = 0.0
     loss = 0.0
-    for k in range(c):
+    for k in range(c):  # sums in a loop without stores
         wt = w[k] * (keep * np.float64(ti[k]) + eps_c)  # w_k t'_ik
+        mass = _acc(mass, wt)
         loss = _acc(loss, wt * (lse - (np.float64(zi[k]) - m)))  # -w_k t'_ik logp_ik
-        gi[k] = (np.float64(e[k]) * a - wt) * scale
+    a = mass / s
+    for k in range(c):
+        gi[k] = (e[k] * a - w[k] * (keep * np.float64(ti[k]) + eps_c)) * scale
     return loss
 
 
@@ -310,12 +314,12 @@ def _cross_entropy_probs_part(logits, target, w, eps, scale, loss_out, grad, lo,
     want_loss = loss_out.shape[0] != 0
     total = 0.0
     if c >= WIDE:
+        e = np.empty(c)
         for i in range(lo, hi):
             zi = logits[i]
-            gi = grad[i]
             m = _row_max(zi)
-            s = _exp_row_into(zi, m, gi)
-            loss = _probs_row(zi, target[i], m, s, gi, w, eps, scale, gi)
+            s = _exp_row(zi, m, e)
+            loss = _probs_row(zi, target[i], m, s, e, w, eps, scale, grad[i])
             if want_loss:
                 loss_out[i] = loss
             total += loss
