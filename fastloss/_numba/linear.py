@@ -1,0 +1,452 @@
+"""Tier "numba": linear-classifier losses (multiclass SVM, softmax), ``@njit`` + ``prange``.
+
+Kernel contract and formulas: exactly those of ``fastloss.loop.linear`` (same names,
+signatures and NaN rules; see ``fastloss._registry``). Scores ``S = X W`` are computed
+in the input dtype, margins, softmax and every loss sum in float64.
+
+Why not the obvious loop
+------------------------
+A per-row loop ``scores[c] += X[i, d] * W[d, c]`` loses to NumPy's two BLAS products
+(0.3-0.7x, measured): W is (D, C) with C = 10, so the inner loop over C is too short to
+vectorize and every X element is loaded once per class. The kernels below are instead
+organised like a small GEMM whose result is consumed while it is still in cache.
+
+Design
+------
+* ``W`` is transposed once per call into ``Wt`` (C, D): every score is a dot product
+  along contiguous D and every gradient update an axpy along contiguous D, both long
+  loops that LLVM vectorizes with 512-bit FMAs.
+* Register tiles of 4 rows x 4 classes (and 4 x 2 for the last two classes when C is
+  not a multiple of 4; an odd C gets one zero class row in ``Wt``):
+  - ``_dot4x4``: 16 accumulators; each iteration loads 4 x and 4 w vectors for 16 FMAs,
+    so every W row fetched from cache serves 4 samples and every X row 4 classes;
+  - ``_axpy4x4``: ``slab[c] += sum_r G[r, c] * x_r`` for 4 classes at once (the 16
+    coefficients stay in registers; 8 loads and 4 stores per 16 FMAs).
+  Measured on this machine (AMD EPYC Zen 4, one 512-bit FMA per cycle and core) both
+  run at ~0.29 ns per 512-bit FMA, i.e. at the FMA peak, when their operands are in L2.
+* Blocks of ``ROWS_PER_BLOCK`` (16) rows: scores of the block (X rows streamed from
+  memory), then per row the margins or the softmax in float64 giving the coefficient
+  matrix G (16, C) and the loss, then the gradient of the block. The second read of the
+  16 rows (~400 KB float64 at D=3073) comes from L2, so X travels from memory once. W
+  (transposed) and the gradient slab (C, D) stay in L2 too (~250 KB each float64).
+  The whole D is swept in one loop: splitting D into L1-sized pieces measured slower
+  (the 16 horizontal sums per piece cost more than L1 saves: L2 feeds these tiles fast
+  enough).
+* Private buffers (``Wt``, gradient slabs) are 64-byte aligned with a padded row stride
+  ``Dp``, a multiple of 64 bytes chosen so that ``Dp * itemsize mod 4096`` is at least 192
+  bytes away from 0. Unaligned or 4 KiB-aliased slab rows made the axpy tile 2-3x slower
+  (cache-line-split stores, loads falsely waiting on stores to an address equal modulo
+  4 KiB). X itself is read in place: unaligned loads of X cost nothing measurable once
+  the slab is aligned (a copy of X into an aligned block buffer measured 20-30% slower
+  overall, it adds a serial memory-bound pass).
+* Chunks: the N rows are split into ``nch`` contiguous chunks of ``rows`` rows,
+  ``rows = max(MIN_CHUNK_ROWS, ceil(N / MAX_CHUNKS))`` rounded up to a whole block, so
+  ``nch`` depends on N (and, for huge C*D, on a memory cap of ``SLAB_BUDGET`` bytes of
+  slabs), never on the thread count. Each chunk owns a private gradient slab (Cp, Dp) in
+  the input dtype and a float64 loss slot; ``prange`` runs the chunks, then the slabs are
+  summed in chunk order in float64, scaled and written transposed into ``dW``, and the
+  loss slots are added in chunk order. That reduction is serial (C*D*nch adds, ~0.2 ms at
+  N=49000, ~0.05 ms at N=500): one parallel region per call instead of two, each region
+  ends in a barrier, which costs a whole scheduler time slice when another process holds
+  a core (measured: medians of 10-20 ms at N=500 on this busy 2-core machine, for both
+  the NumPy/OpenBLAS and this tier). No two iterations write the same memory
+  (``dW[:, j] += ...`` across ``prange`` iterations would race) and the result is
+  bit-identical for any thread count and scheduling.
+  MIN_CHUNK_ROWS = 64: zeroing and reducing one slab costs about as much as one row of
+  work, so a chunk of >= 64 rows wastes < 3%; MAX_CHUNKS = 32 keeps 2-16 threads busy
+  with little tail imbalance while the slabs stay small (32 x 250 KB). One chunk
+  (N <= 64) runs serially without entering the parallel region.
+* ``svm``/``softmax`` are thin Python wrappers (they pass delta and scale as floats, so
+  an int never compiles another specialisation); nothing calls
+  ``numba.get_num_threads()`` inside a compiled function (that would disable the
+  on-disk cache), and nothing needs to: the chunking depends on the shapes only.
+* Rows past the end of a chunk in its last 4-row tile are clamped to the chunk's last
+  row; their coefficients are 0, so they add nothing (their scores are ignored).
+* Accuracy: scores and the per-chunk gradient slabs accumulate in the input dtype
+  (float32 slabs hold at most ``rows`` rows, ~1.5k at N=49000), everything else in
+  float64. Measured against the loop tier: float64 ~1e-14 relative (loss and gradient),
+  float32 ~1e-8 on the loss and ~1e-6 of max|dW| on the gradient (NumPy's float32 tier
+  is at the same level).
+* fastmath: only ``{'reassoc', 'contract', 'nsz', 'arcp'}`` (needed to vectorize the dot
+  product reductions and fuse multiply-adds); never ``nnan``/``ninf``, so a NaN in W or
+  X reaches the loss: an SVM margin that is NaN counts as active (``not m <= 0``) and a
+  NaN score makes the log-sum-exp NaN, as in the loop tier.
+* No BLAS: ``np.dot``/``@`` inside a ``prange`` region make OpenBLAS start its own
+  threads per call ("Detect OpenMP Loop") and measured slower.
+* ``cache=True`` keeps one compiled specialisation per dtype and read-only flag of W, X
+  and y on disk; the first call of a new combination compiles (a few seconds). numba's
+  cache checks only this file's time stamp.
+
+Where the time goes (one thread, f64, N=49000 D=3073 C=10, measured): score pass
+~72 ms with X in L3, ~103 ms with X streamed from memory (streaming overlaps the FMAs
+only partly, although one core can read ~30 GB/s); gradient pass ~67-72 ms (X rows from
+L2); FMA peak for each pass ~59 ms. Software prefetching of the next block during the
+gradient pass (``llvm.prefetch``) and 2-row x 8-class score tiles were tried and
+measured no faster. Timings against the NumPy tier: see the commit message.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# Rows whose scores, coefficients and gradient are computed together (a multiple of 4).
+ROWS_PER_BLOCK = 16
+# Chunking of the rows over threads (see module docstring).
+MIN_CHUNK_ROWS = 64
+MAX_CHUNKS = 32
+SLAB_BUDGET = 64 * 2**20
+
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+_JIT = dict(nogil=True, cache=True, error_model="numpy", fastmath=_FASTMATH)
+_KERNEL = dict(_JIT, parallel=True)
+
+
+# ---------------------------------------------------------------------------
+# Register tiles. Each loops over the whole feature axis of slices that start at 0
+# (a runtime start would keep numba's negative-index wrap-around and block vectorization).
+
+@njit(**_JIT)
+def _dot4x4(X, i0, i1, i2, i3, Wt, c, D, S, r):
+    """S[r:r+4, c:c+4] += X[[i0..i3], :D] @ Wt[c:c+4, :D].T (16 accumulators)."""
+    x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
+    w0 = Wt[c, 0:D]; w1 = Wt[c + 1, 0:D]; w2 = Wt[c + 2, 0:D]; w3 = Wt[c + 3, 0:D]
+    s00 = S[r, c]; s01 = S[r, c + 1]; s02 = S[r, c + 2]; s03 = S[r, c + 3]
+    s10 = S[r + 1, c]; s11 = S[r + 1, c + 1]; s12 = S[r + 1, c + 2]; s13 = S[r + 1, c + 3]
+    s20 = S[r + 2, c]; s21 = S[r + 2, c + 1]; s22 = S[r + 2, c + 2]; s23 = S[r + 2, c + 3]
+    s30 = S[r + 3, c]; s31 = S[r + 3, c + 1]; s32 = S[r + 3, c + 2]; s33 = S[r + 3, c + 3]
+    for k in range(D):
+        a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
+        b0 = w0[k]; b1 = w1[k]; b2 = w2[k]; b3 = w3[k]
+        s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3
+        s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3
+        s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3
+        s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3
+    S[r, c] = s00; S[r, c + 1] = s01; S[r, c + 2] = s02; S[r, c + 3] = s03
+    S[r + 1, c] = s10; S[r + 1, c + 1] = s11; S[r + 1, c + 2] = s12; S[r + 1, c + 3] = s13
+    S[r + 2, c] = s20; S[r + 2, c + 1] = s21; S[r + 2, c + 2] = s22; S[r + 2, c + 3] = s23
+    S[r + 3, c] = s30; S[r + 3, c + 1] = s31; S[r + 3, c + 2] = s32; S[r + 3, c + 3] = s33
+
+
+@njit(**_JIT)
+def _dot4x2(X, i0, i1, i2, i3, Wt, c, D, S, r):
+    """S[r:r+4, c:c+2] += X[[i0..i3], :D] @ Wt[c:c+2, :D].T (8 accumulators)."""
+    x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
+    w0 = Wt[c, 0:D]; w1 = Wt[c + 1, 0:D]
+    s00 = S[r, c]; s01 = S[r, c + 1]
+    s10 = S[r + 1, c]; s11 = S[r + 1, c + 1]
+    s20 = S[r + 2, c]; s21 = S[r + 2, c + 1]
+    s30 = S[r + 3, c]; s31 = S[r + 3, c + 1]
+    for k in range(D):
+        a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
+        b0 = w0[k]; b1 = w1[k]
+        s00 += a0 * b0; s01 += a0 * b1
+        s10 += a1 * b0; s11 += a1 * b1
+        s20 += a2 * b0; s21 += a2 * b1
+        s30 += a3 * b0; s31 += a3 * b1
+    S[r, c] = s00; S[r, c + 1] = s01
+    S[r + 1, c] = s10; S[r + 1, c + 1] = s11
+    S[r + 2, c] = s20; S[r + 2, c + 1] = s21
+    S[r + 3, c] = s30; S[r + 3, c + 1] = s31
+
+
+@njit(**_JIT)
+def _axpy4x4(X, i0, i1, i2, i3, G, r, c, slab, D):
+    """slab[c:c+4, :D] += G[r:r+4, c:c+4].T @ X[[i0..i3], :D] (coefficients in registers)."""
+    x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
+    o0 = slab[c, 0:D]; o1 = slab[c + 1, 0:D]; o2 = slab[c + 2, 0:D]; o3 = slab[c + 3, 0:D]
+    g00 = G[r, c]; g01 = G[r, c + 1]; g02 = G[r, c + 2]; g03 = G[r, c + 3]
+    g10 = G[r + 1, c]; g11 = G[r + 1, c + 1]; g12 = G[r + 1, c + 2]; g13 = G[r + 1, c + 3]
+    g20 = G[r + 2, c]; g21 = G[r + 2, c + 1]; g22 = G[r + 2, c + 2]; g23 = G[r + 2, c + 3]
+    g30 = G[r + 3, c]; g31 = G[r + 3, c + 1]; g32 = G[r + 3, c + 2]; g33 = G[r + 3, c + 3]
+    for k in range(D):
+        a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
+        o0[k] += (g00 * a0 + g10 * a1) + (g20 * a2 + g30 * a3)
+        o1[k] += (g01 * a0 + g11 * a1) + (g21 * a2 + g31 * a3)
+        o2[k] += (g02 * a0 + g12 * a1) + (g22 * a2 + g32 * a3)
+        o3[k] += (g03 * a0 + g13 * a1) + (g23 * a2 + g33 * a3)
+
+
+@njit(**_JIT)
+def _axpy4x2(X, i0, i1, i2, i3, G, r, c, slab, D):
+    """slab[c:c+2, :D] += G[r:r+4, c:c+2].T @ X[[i0..i3], :D]."""
+    x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
+    o0 = slab[c, 0:D]; o1 = slab[c + 1, 0:D]
+    g00 = G[r, c]; g01 = G[r, c + 1]
+    g10 = G[r + 1, c]; g11 = G[r + 1, c + 1]
+    g20 = G[r + 2, c]; g21 = G[r + 2, c + 1]
+    g30 = G[r + 3, c]; g31 = G[r + 3, c + 1]
+    for k in range(D):
+        a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
+        o0[k] += (g00 * a0 + g10 * a1) + (g20 * a2 + g30 * a3)
+        o1[k] += (g01 * a0 + g11 * a1) + (g21 * a2 + g31 * a3)
+
+
+# ---------------------------------------------------------------------------
+# One block of rows: scores, then gradient.
+
+@njit(**_JIT)
+def _block_scores(X, b0, stop, Wt, S):
+    """S[:nb, :] = X[b0:b0+nb] @ Wt.T with nb = min(ROWS_PER_BLOCK, stop - b0)."""
+    D = X.shape[1]
+    Cp = Wt.shape[0]
+    S[:, :] = 0
+    last = stop - 1
+    for r in range(0, min(ROWS_PER_BLOCK, stop - b0), 4):
+        i0 = b0 + r
+        i1 = min(i0 + 1, last)
+        i2 = min(i0 + 2, last)
+        i3 = min(i0 + 3, last)
+        c = 0
+        while c + 4 <= Cp:
+            _dot4x4(X, i0, i1, i2, i3, Wt, c, D, S, r)
+            c += 4
+        if c < Cp:
+            _dot4x2(X, i0, i1, i2, i3, Wt, c, D, S, r)
+
+
+@njit(**_JIT)
+def _block_grad(X, b0, stop, G, slab):
+    """slab += G[:nb].T @ X[b0:b0+nb] (rows of G past nb are 0)."""
+    D = X.shape[1]
+    Cp = slab.shape[0]
+    last = stop - 1
+    for r in range(0, min(ROWS_PER_BLOCK, stop - b0), 4):
+        i0 = b0 + r
+        i1 = min(i0 + 1, last)
+        i2 = min(i0 + 2, last)
+        i3 = min(i0 + 3, last)
+        c = 0
+        while c + 4 <= Cp:
+            _axpy4x4(X, i0, i1, i2, i3, G, r, c, slab, D)
+            c += 4
+        if c < Cp:
+            _axpy4x2(X, i0, i1, i2, i3, G, r, c, slab, D)
+
+
+# ---------------------------------------------------------------------------
+# Per-row coefficients (float64 arithmetic, as in the loop tier).
+
+@njit(**_JIT)
+def _svm_rows(S, y, b0, nb, C, delta, G):
+    """Margins of rows b0..b0+nb: fills G[:nb, :C] and returns their loss sum."""
+    loss = 0.0
+    for r in range(nb):
+        yi = y[b0 + r]
+        sy = np.float64(S[r, yi])
+        active = 0
+        for j in range(C):
+            m = np.float64(S[r, j]) - sy + delta
+            # Strict: a margin of exactly 0 has subgradient 0. "not m <= 0" makes a NaN
+            # margin active, so the NaN reaches the loss (and the gradient).
+            if j != yi and not m <= 0.0:
+                loss += m
+                G[r, j] = 1
+                active += 1
+            else:
+                G[r, j] = 0
+        G[r, yi] = -active
+    return loss
+
+
+@njit(**_JIT)
+def _softmax_rows(S, y, b0, nb, C, G, e):
+    """Softmax of rows b0..b0+nb: fills G[:nb, :C] = p - onehot(y), returns sum -log p_y."""
+    loss = 0.0
+    for r in range(nb):
+        yi = y[b0 + r]
+        m = np.float64(S[r, 0])
+        for j in range(1, C):
+            s = np.float64(S[r, j])
+            if s > m:
+                m = s
+        # max shift: exp never overflows, the largest term is exp(0) = 1 (a NaN score
+        # makes the sum, hence loss and gradient of the row, NaN).
+        total = 0.0
+        for j in range(C):
+            e[j] = math.exp(np.float64(S[r, j]) - m)
+            total += e[j]
+        loss += math.log(total) - (np.float64(S[r, yi]) - m)
+        inv = 1.0 / total
+        for j in range(C):
+            G[r, j] = e[j] * inv
+        G[r, yi] = e[yi] * inv - 1.0
+    return loss
+
+
+# ---------------------------------------------------------------------------
+# Chunks and buffers.
+
+@njit(**_JIT)
+def _padded_cols(D, itemsize):
+    """Row stride (elements) of the private buffers: a multiple of 64 bytes whose byte
+    size is >= 192 bytes away from a multiple of 4096 (no 4 KiB aliasing between rows)."""
+    lanes = 64 // itemsize
+    Dp = (D + lanes - 1) // lanes * lanes
+    while (Dp * itemsize) % 4096 < 192 or (Dp * itemsize) % 4096 > 4096 - 192:
+        Dp += lanes
+    return Dp
+
+
+@njit(**_JIT)
+def _aligned_empty(rows, cols, like):
+    """Uninitialised C-contiguous (rows, cols) array of like's dtype, 64-byte aligned."""
+    itemsize = like.itemsize
+    n = rows * cols
+    buf = np.empty(n + 64 // itemsize, dtype=like.dtype)
+    off = ((64 - buf.ctypes.data % 64) % 64) // itemsize
+    return buf[off:off + n].reshape((rows, cols))
+
+
+@njit(**_JIT)
+def _chunk_rows(N, Cp, Dp, itemsize):
+    """Rows per chunk (a multiple of ROWS_PER_BLOCK): depends on the shapes only."""
+    rows = max(MIN_CHUNK_ROWS, (N + MAX_CHUNKS - 1) // MAX_CHUNKS)
+    max_chunks = max(2, SLAB_BUDGET // (Cp * Dp * itemsize))
+    rows = max(rows, (N + max_chunks - 1) // max_chunks)
+    return (rows + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK * ROWS_PER_BLOCK
+
+
+@njit(**_JIT)
+def _transposed(W, Cp, Dp):
+    """Wt (Cp, Dp), aligned: Wt[c, d] = W[d, c]; an extra class row (odd C) is zero."""
+    D, C = W.shape
+    Wt = _aligned_empty(Cp, Dp, W)
+    for d in range(D):
+        for c in range(C):
+            Wt[c, d] = W[d, c]
+    for c in range(C, Cp):
+        Wt[c, :] = 0
+    return Wt
+
+
+@njit(**_JIT)
+def _svm_chunk(Wt, X, y, C, delta, start, stop, slab):
+    Cp = slab.shape[0]
+    S = np.empty((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
+    G = np.zeros((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
+    slab[:, :] = 0
+    loss = 0.0
+    for b0 in range(start, stop, ROWS_PER_BLOCK):
+        nb = min(ROWS_PER_BLOCK, stop - b0)
+        _block_scores(X, b0, stop, Wt, S)
+        loss += _svm_rows(S, y, b0, nb, C, delta, G)
+        G[nb:, :] = 0
+        _block_grad(X, b0, stop, G, slab)
+    return loss
+
+
+@njit(**_JIT)
+def _softmax_chunk(Wt, X, y, C, start, stop, slab):
+    Cp = slab.shape[0]
+    S = np.empty((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
+    G = np.zeros((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
+    e = np.empty(C)
+    slab[:, :] = 0
+    loss = 0.0
+    for b0 in range(start, stop, ROWS_PER_BLOCK):
+        nb = min(ROWS_PER_BLOCK, stop - b0)
+        _block_scores(X, b0, stop, Wt, S)
+        loss += _softmax_rows(S, y, b0, nb, C, G, e)
+        G[nb:, :] = 0
+        _block_grad(X, b0, stop, G, slab)
+    return loss
+
+
+@njit(**_JIT)
+def _reduce_slabs(slabs, nch, C, scale, dW):
+    """dW = scale * sum_k slabs[k, :C, :D].T, summed in chunk order in float64."""
+    D = dW.shape[0]
+    acc = np.zeros((C, D))
+    for k in range(nch):
+        for c in range(C):
+            src = slabs[k, c, 0:D]
+            dst = acc[c]
+            for d in range(D):
+                dst[d] += np.float64(src[d])
+    for d in range(D):
+        for c in range(C):
+            dW[d, c] = acc[c, d] * scale
+
+
+@njit(**_JIT)
+def _ordered_sum(partial):
+    total = 0.0
+    for k in range(partial.shape[0]):
+        total += partial[k]
+    return total
+
+
+@njit(**_KERNEL)
+def _svm_kernel(W, X, y, delta, scale, dW):
+    N, D = X.shape
+    C = W.shape[1]
+    Cp = C + (C & 1)
+    Dp = _padded_cols(D, X.itemsize)
+    Wt = _transposed(W, Cp, Dp)
+    rows = _chunk_rows(N, Cp, Dp, X.itemsize)
+    nch = (N + rows - 1) // rows
+    slabs = _aligned_empty(nch * Cp, Dp, X).reshape((nch, Cp, Dp))
+    partial = np.empty(nch)
+    if nch == 1:
+        partial[0] = _svm_chunk(Wt, X, y, C, delta, 0, N, slabs[0])
+    else:
+        for k in prange(nch):
+            partial[k] = _svm_chunk(Wt, X, y, C, delta, k * rows, min(N, (k + 1) * rows), slabs[k])
+    _reduce_slabs(slabs, nch, C, scale, dW)
+    return _ordered_sum(partial)
+
+
+@njit(**_KERNEL)
+def _softmax_kernel(W, X, y, scale, dW):
+    N, D = X.shape
+    C = W.shape[1]
+    Cp = C + (C & 1)
+    Dp = _padded_cols(D, X.itemsize)
+    Wt = _transposed(W, Cp, Dp)
+    rows = _chunk_rows(N, Cp, Dp, X.itemsize)
+    nch = (N + rows - 1) // rows
+    slabs = _aligned_empty(nch * Cp, Dp, X).reshape((nch, Cp, Dp))
+    partial = np.empty(nch)
+    if nch == 1:
+        partial[0] = _softmax_chunk(Wt, X, y, C, 0, N, slabs[0])
+    else:
+        for k in prange(nch):
+            partial[k] = _softmax_chunk(Wt, X, y, C, k * rows, min(N, (k + 1) * rows), slabs[k])
+    _reduce_slabs(slabs, nch, C, scale, dW)
+    return _ordered_sum(partial)
+
+
+# ---------------------------------------------------------------------------
+# Public kernels.
+
+def svm(W, X, y, delta, scale, dW):
+    """Multiclass SVM (Weston-Watkins / CS231n) loss sum and scaled gradient.
+
+    With ``S = X W`` and margins ``m_ij = S_ij - S_{i,y_i} + delta``::
+
+        returns  sum_i sum_{j != y_i} max(0, m_ij)            (unscaled, float64 sum)
+        dW       = scale * X^T G,  G_ij = [m_ij > 0] (j != y_i),  G_{i,y_i} = -sum_j G_ij
+
+    A margin of exactly 0 is inactive (strict ``>``); a NaN margin counts as active, so
+    NaN in W or X reaches the loss.
+
+    W (D, C), X (N, D): C-contiguous, both float32 or both float64 (read-only is fine);
+    y (N,) C-contiguous np.intp with labels in [0, C); delta, scale Python floats;
+    dW (D, C) C-contiguous of W's dtype, overwritten. Returns a Python float.
+    """
+    return float(_svm_kernel(W, X, y, float(delta), float(scale), dW))
+
+
+def softmax(W, X, y, scale, dW):
+    """Softmax cross-entropy loss sum and scaled gradient.
+
+    With ``S = X W`` and ``P = softmax(S)`` row-wise, computed with the row maximum
+    subtracted first (``log p = s - max - log sum exp(s - max)``, stable for scores in
+    the thousands)::
+
+        returns  sum_i logsumexp(S_i) - S_{i,y_i}              (unscaled, float64 sum)
+        dW       = scale * X^T (P - onehot(y))
+
+    Shapes, dtypes and NaN behaviour as :func:`svm` (without ``delta``).
+    """
+    return float(_softmax_kernel(W, X, y, float(scale), dW))
