@@ -1,0 +1,620 @@
+# cython: language_level=3
+"""Tier "cython": the linear-classifier losses (multiclass SVM, softmax) as compiled kernels.
+
+Kernel contract: see ``fastloss._registry``.
+
+Design
+======
+Per sample both losses need the C scores ``s_i = x_i W`` (D x C multiply-adds), a cheap per-row
+step that turns scores into the loss and coefficients ``g_ic`` (SVM: 1 per active margin and
+minus their count at the label; softmax: p_ic - [c == y_i]), and the gradient ``dW += x_i^T g_i``
+(another D x C). At N = 49000, D = 3073, C = 10 that is 2 x 1.5e9 FMAs over 1.2 GB of X
+(float64). NumPy spends most of its time in two skinny BLAS products; a naive per-row loop
+(``scores[c] += X[i, d] * W[d, c]``, a 10-wide inner loop) is slower still. Here:
+
+* W is transposed once per call to Wt (C, Dp) (Dp = D rounded up to one 64-byte vector), so a
+  score is a dot product along contiguous D and a gradient update an axpy along contiguous D:
+  long unit-stride loops that vectorize.
+* Register blocking. Scores: 4 rows x 4 classes per pass over D (then 4 x 2, 4 x 1 for the
+  rest of C): every vector of W loaded serves 4 samples and every vector of X serves 4 classes.
+  Gradient: 4 rows x 2 classes (4 x 4 has too many possible aliases for the compiler's runtime
+  alias checks and is left scalar by gcc 12; measured 1.6x slower).
+* Dot products use explicit lane accumulators (``acc[k] += x[d+k] * w[d+k]`` over the k lanes
+  of one 64-byte vector) instead of a scalar ``s += x[d] * w[d]``: without -ffast-math (which
+  we must not use: NaN has to propagate) the compiler may not reassociate a scalar sum and so
+  does not vectorize it; lane-wise sums are elementwise code and do vectorize. Lanes are summed
+  into float64 scores, so float32 inputs get float64 accumulation across lanes.
+* Cache blocking. Rows go in blocks of ``BLOCK_ROWS`` = 16 (393 KiB of float64 X for D = 3073).
+  The score pass reads a block from memory (while software-prefetching the next 4 rows into L2);
+  the gradient pass then reuses the block from L2 (1 MiB per core), so X comes from DRAM once.
+  The gradient pass runs D-tile outermost so a (C, T) tile of the gradient slab stays in L1/L2
+  for all 16 rows instead of streaming the whole slab once per 4 rows.
+* Parallelism: a FIXED number of row chunks (at most ``CHUNKS_MAX`` = 16, each at least
+  ``MIN_CHUNK_ROWS`` rows) is handed out by an OpenMP ``prange`` (dynamic schedule: the other
+  core may be busy). Every chunk owns a private (C, Dp) gradient slab and loss slot, so there
+  are no races and the result does not depend on the number of threads or on scheduling (bit
+  for bit): after the parallel region the slabs are summed in chunk order in float64, scaled and
+  written transposed into dW (in parallel over blocks of D). 16 chunks balance 2 to 16 threads;
+  ``SLAB_BUDGET`` caps slab memory, so huge C x D fall back to fewer chunks.
+* No BLAS call anywhere (BLAS inside an OpenMP region oversubscribes), no -ffast-math: a NaN in
+  X or W reaches the loss. Without OpenMP the same prange loops compile to serial loops.
+* Rows past the end of a block point to a zero row and get zero coefficients.
+
+Measured on the 2-vCPU AVX-512 (Zen 4) machine, N = 49000, D = 3073, C = 10, both vCPUs: about
+2.1-2.4x NumPy for float64 and 1.7-1.9x for float32 (the two vCPUs share one core's FMA units, so
+the FMA-bound floor is ~100 ms float64 / ~50 ms float32 against NumPy's ~300 / ~150 ms).
+
+Numerics follow the loop tier (``fastloss.loop.linear``): SVM margins ``s_j - s_y + delta`` in
+float64, active when ``not (margin <= 0)`` (a margin of exactly 0 has subgradient 0, a NaN margin
+is active so the NaN reaches the loss); softmax uses the max-shifted log-sum-exp in float64.
+The loss sum is accumulated in float64 for both dtypes, the gradient slabs in the input dtype.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, log
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) && !defined(__clang__)
+    #endif
+    /* Software prefetch into L2 (a hint: never faults, may be a no-op). */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTLOSS_PREFETCH_L2(p) __builtin_prefetch((const void *)(p), 0, 2)
+    #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    #include <xmmintrin.h>
+    #define FASTLOSS_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+    #else
+    #define FASTLOSS_PREFETCH_L2(p) ((void)0)
+    #endif
+    """
+    void prefetch_l2 "FASTLOSS_PREFETCH_L2"(const void* p) noexcept nogil
+
+cdef enum:
+    ROWS = 4              # rows of X per register block
+    BLOCK_ROWS = 16       # rows per cache block (multiple of ROWS): scored, then used for dW
+    GRAD_TILE_BYTES = 49152  # (C + 4) x T D-tile of G and X in the gradient pass (24-96 KiB
+                             # measured within 3%; 48 KiB best)
+    VEC_BYTES = 64        # one AVX-512 vector; the lane count is VEC_BYTES / itemsize
+    MAX_LANES = 16        # float32 lanes of one vector (array size for the lane accumulators)
+    CHUNKS_MAX = 16       # fixed upper bound on row chunks (= private gradient slabs)
+    MIN_CHUNK_ROWS = 128  # below this a chunk's work no longer pays for zeroing + summing its slab
+    REDUCE_BLOCK = 256    # D-entries per block when summing the slabs into dW
+    PARALLEL_REDUCE_MIN = 4194304  # slab elements above which the slab sum runs in parallel
+    MODE_SVM = 0
+    MODE_SOFTMAX = 1
+
+# Upper bound on the bytes of all gradient slabs together; with larger C x D fewer chunks are used.
+cdef Py_ssize_t SLAB_BUDGET = 256 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro-kernels: scores 4 rows x 4 / 2 / 1 classes, gradient 4 rows x 2 / 1 classes.
+
+cdef inline void _dot4x4(const floating* x0, const floating* x1, const floating* x2,
+                         const floating* x3, const floating* w0, const floating* w1,
+                         const floating* w2, const floating* w3,
+                         Py_ssize_t n, double* s, Py_ssize_t C, const char* pf) noexcept nogil:
+    """s[r*C + j] += x_r . w_j over n entries (r, j = 0..3). If pf is not NULL, the 4 * n
+    values from pf on (the next 4 rows of X, contiguous) are prefetched into L2 on the way."""
+    cdef floating a00[MAX_LANES]
+    cdef floating a01[MAX_LANES]
+    cdef floating a02[MAX_LANES]
+    cdef floating a03[MAX_LANES]
+    cdef floating a10[MAX_LANES]
+    cdef floating a11[MAX_LANES]
+    cdef floating a12[MAX_LANES]
+    cdef floating a13[MAX_LANES]
+    cdef floating a20[MAX_LANES]
+    cdef floating a21[MAX_LANES]
+    cdef floating a22[MAX_LANES]
+    cdef floating a23[MAX_LANES]
+    cdef floating a30[MAX_LANES]
+    cdef floating a31[MAX_LANES]
+    cdef floating a32[MAX_LANES]
+    cdef floating a33[MAX_LANES]
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t nv = n - n % L
+    cdef Py_ssize_t d, j, k
+    cdef floating u0, u1, u2, u3, p0, p1, p2, p3
+    cdef double t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0
+    cdef double t20 = 0, t21 = 0, t22 = 0, t23 = 0, t30 = 0, t31 = 0, t32 = 0, t33 = 0
+    for k in range(L):
+        a00[k] = 0
+        a01[k] = 0
+        a02[k] = 0
+        a03[k] = 0
+        a10[k] = 0
+        a11[k] = 0
+        a12[k] = 0
+        a13[k] = 0
+        a20[k] = 0
+        a21[k] = 0
+        a22[k] = 0
+        a23[k] = 0
+        a30[k] = 0
+        a31[k] = 0
+        a32[k] = 0
+        a33[k] = 0
+    for j in range(nv // L):
+        d = j * L
+        if pf != NULL:
+            prefetch_l2(pf + j * 4 * VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + 2 * VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + 3 * VEC_BYTES)
+        for k in range(L):
+            u0 = w0[d + k]
+            u1 = w1[d + k]
+            u2 = w2[d + k]
+            u3 = w3[d + k]
+            p0 = x0[d + k]
+            p1 = x1[d + k]
+            p2 = x2[d + k]
+            p3 = x3[d + k]
+            a00[k] += p0 * u0
+            a01[k] += p0 * u1
+            a02[k] += p0 * u2
+            a03[k] += p0 * u3
+            a10[k] += p1 * u0
+            a11[k] += p1 * u1
+            a12[k] += p1 * u2
+            a13[k] += p1 * u3
+            a20[k] += p2 * u0
+            a21[k] += p2 * u1
+            a22[k] += p2 * u2
+            a23[k] += p2 * u3
+            a30[k] += p3 * u0
+            a31[k] += p3 * u1
+            a32[k] += p3 * u2
+            a33[k] += p3 * u3
+    for d in range(nv, n):
+        u0 = w0[d]
+        u1 = w1[d]
+        u2 = w2[d]
+        u3 = w3[d]
+        a00[0] += x0[d] * u0
+        a01[0] += x0[d] * u1
+        a02[0] += x0[d] * u2
+        a03[0] += x0[d] * u3
+        a10[0] += x1[d] * u0
+        a11[0] += x1[d] * u1
+        a12[0] += x1[d] * u2
+        a13[0] += x1[d] * u3
+        a20[0] += x2[d] * u0
+        a21[0] += x2[d] * u1
+        a22[0] += x2[d] * u2
+        a23[0] += x2[d] * u3
+        a30[0] += x3[d] * u0
+        a31[0] += x3[d] * u1
+        a32[0] += x3[d] * u2
+        a33[0] += x3[d] * u3
+    for k in range(L):
+        t00 += a00[k]
+        t01 += a01[k]
+        t02 += a02[k]
+        t03 += a03[k]
+        t10 += a10[k]
+        t11 += a11[k]
+        t12 += a12[k]
+        t13 += a13[k]
+        t20 += a20[k]
+        t21 += a21[k]
+        t22 += a22[k]
+        t23 += a23[k]
+        t30 += a30[k]
+        t31 += a31[k]
+        t32 += a32[k]
+        t33 += a33[k]
+    s[0] += t00
+    s[1] += t01
+    s[2] += t02
+    s[3] += t03
+    s[C + 0] += t10
+    s[C + 1] += t11
+    s[C + 2] += t12
+    s[C + 3] += t13
+    s[2 * C + 0] += t20
+    s[2 * C + 1] += t21
+    s[2 * C + 2] += t22
+    s[2 * C + 3] += t23
+    s[3 * C + 0] += t30
+    s[3 * C + 1] += t31
+    s[3 * C + 2] += t32
+    s[3 * C + 3] += t33
+
+
+cdef inline void _dot4x2(const floating* x0, const floating* x1, const floating* x2,
+                         const floating* x3, const floating* w0, const floating* w1,
+                         Py_ssize_t n, double* s, Py_ssize_t C, const char* pf) noexcept nogil:
+    """s[r*C + 0] += x_r . w0 and s[r*C + 1] += x_r . w1 over n entries (r = 0..3); pf as in
+    _dot4x4."""
+    cdef floating a0[MAX_LANES]
+    cdef floating a1[MAX_LANES]
+    cdef floating a2[MAX_LANES]
+    cdef floating a3[MAX_LANES]
+    cdef floating b0[MAX_LANES]
+    cdef floating b1[MAX_LANES]
+    cdef floating b2[MAX_LANES]
+    cdef floating b3[MAX_LANES]
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t nv = n - n % L
+    cdef Py_ssize_t d, j, k
+    cdef floating u, v, p0, p1, p2, p3
+    cdef double t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0
+    for k in range(L):
+        a0[k] = 0; a1[k] = 0; a2[k] = 0; a3[k] = 0
+        b0[k] = 0; b1[k] = 0; b2[k] = 0; b3[k] = 0
+    for j in range(nv // L):
+        d = j * L
+        if pf != NULL:
+            prefetch_l2(pf + j * 4 * VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + 2 * VEC_BYTES)
+            prefetch_l2(pf + j * 4 * VEC_BYTES + 3 * VEC_BYTES)
+        for k in range(L):
+            u = w0[d + k]
+            v = w1[d + k]
+            p0 = x0[d + k]
+            p1 = x1[d + k]
+            p2 = x2[d + k]
+            p3 = x3[d + k]
+            a0[k] += p0 * u
+            a1[k] += p1 * u
+            a2[k] += p2 * u
+            a3[k] += p3 * u
+            b0[k] += p0 * v
+            b1[k] += p1 * v
+            b2[k] += p2 * v
+            b3[k] += p3 * v
+    for d in range(nv, n):
+        u = w0[d]
+        v = w1[d]
+        a0[0] += x0[d] * u
+        a1[0] += x1[d] * u
+        a2[0] += x2[d] * u
+        a3[0] += x3[d] * u
+        b0[0] += x0[d] * v
+        b1[0] += x1[d] * v
+        b2[0] += x2[d] * v
+        b3[0] += x3[d] * v
+    for k in range(L):
+        t0 += a0[k]; t1 += a1[k]; t2 += a2[k]; t3 += a3[k]
+        t4 += b0[k]; t5 += b1[k]; t6 += b2[k]; t7 += b3[k]
+    s[0] += t0
+    s[C] += t1
+    s[2 * C] += t2
+    s[3 * C] += t3
+    s[1] += t4
+    s[C + 1] += t5
+    s[2 * C + 1] += t6
+    s[3 * C + 1] += t7
+
+
+cdef inline void _dot4x1(const floating* x0, const floating* x1, const floating* x2,
+                         const floating* x3, const floating* w0,
+                         Py_ssize_t n, double* s, Py_ssize_t C) noexcept nogil:
+    """s[r*C] += x_r . w0 over n entries (r = 0..3)."""
+    cdef floating a0[MAX_LANES]
+    cdef floating a1[MAX_LANES]
+    cdef floating a2[MAX_LANES]
+    cdef floating a3[MAX_LANES]
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t nv = n - n % L
+    cdef Py_ssize_t d, j, k
+    cdef floating u
+    cdef double t0 = 0, t1 = 0, t2 = 0, t3 = 0
+    for k in range(L):
+        a0[k] = 0; a1[k] = 0; a2[k] = 0; a3[k] = 0
+    for j in range(nv // L):
+        d = j * L
+        for k in range(L):
+            u = w0[d + k]
+            a0[k] += x0[d + k] * u
+            a1[k] += x1[d + k] * u
+            a2[k] += x2[d + k] * u
+            a3[k] += x3[d + k] * u
+    for d in range(nv, n):
+        u = w0[d]
+        a0[0] += x0[d] * u
+        a1[0] += x1[d] * u
+        a2[0] += x2[d] * u
+        a3[0] += x3[d] * u
+    for k in range(L):
+        t0 += a0[k]; t1 += a1[k]; t2 += a2[k]; t3 += a3[k]
+    s[0] += t0
+    s[C] += t1
+    s[2 * C] += t2
+    s[3 * C] += t3
+
+
+cdef inline void _axpy4x2(floating* g0, floating* g1, const floating* a, const floating* b,
+                          const floating* x0, const floating* x1, const floating* x2,
+                          const floating* x3, Py_ssize_t n) noexcept nogil:
+    """g0 += sum_r a[r] x_r and g1 += sum_r b[r] x_r over n entries (r = 0..3)."""
+    cdef floating a00 = a[0], a01 = a[1], a02 = a[2], a03 = a[3]
+    cdef floating a10 = b[0], a11 = b[1], a12 = b[2], a13 = b[3]
+    cdef floating u0, u1, u2, u3
+    cdef Py_ssize_t d
+    for d in range(n):
+        u0 = x0[d]
+        u1 = x1[d]
+        u2 = x2[d]
+        u3 = x3[d]
+        g0[d] = g0[d] + a00 * u0 + a01 * u1 + a02 * u2 + a03 * u3
+        g1[d] = g1[d] + a10 * u0 + a11 * u1 + a12 * u2 + a13 * u3
+
+
+cdef inline void _axpy4x1(floating* g0, const floating* a,
+                          const floating* x0, const floating* x1, const floating* x2,
+                          const floating* x3, Py_ssize_t n) noexcept nogil:
+    """g0 += sum_r a[r] x_r over n entries."""
+    cdef floating a00 = a[0], a01 = a[1], a02 = a[2], a03 = a[3]
+    cdef Py_ssize_t d
+    for d in range(n):
+        g0[d] = g0[d] + a00 * x0[d] + a01 * x1[d] + a02 * x2[d] + a03 * x3[d]
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-row loss and coefficients (from float64 scores); coef[c * BLOCK_ROWS] is class c.
+
+cdef inline double _svm_row(const double* s, floating* coef, Py_ssize_t yi, Py_ssize_t C,
+                            double delta) noexcept nogil:
+    cdef double sy = s[yi], margin, loss = 0
+    cdef Py_ssize_t c, active = 0
+    for c in range(C):
+        coef[c * BLOCK_ROWS] = 0
+        if c == yi:
+            continue
+        margin = s[c] - sy + delta
+        if not margin <= 0:  # strict at 0; NaN counts as active so it reaches the loss
+            loss += margin
+            coef[c * BLOCK_ROWS] = 1
+            active += 1
+    coef[yi * BLOCK_ROWS] = <floating>(-active)
+    return loss
+
+
+cdef inline double _softmax_row(const double* s, floating* coef, Py_ssize_t yi,
+                                Py_ssize_t C) noexcept nogil:
+    cdef double m = s[0], sum_exp = 0, lse
+    cdef Py_ssize_t c
+    for c in range(1, C):
+        if s[c] > m:
+            m = s[c]
+    for c in range(C):  # max shift: the largest term is exp(0) = 1, nothing overflows
+        sum_exp += exp(s[c] - m)
+    lse = log(sum_exp)
+    for c in range(C):
+        coef[c * BLOCK_ROWS] = <floating>exp((s[c] - m) - lse)
+    coef[yi * BLOCK_ROWS] = <floating>(exp((s[yi] - m) - lse) - 1.0)
+    return lse - (s[yi] - m)
+
+
+# ---------------------------------------------------------------------------------------------
+# One row chunk: rows [lo, hi) into its own slab G (C, Dp); returns the chunk's loss sum.
+
+cdef double _chunk(int mode, const floating* X, Py_ssize_t N, const Py_ssize_t* y, Py_ssize_t lo,
+                   Py_ssize_t hi, const floating* Wt, floating* G, double* s, floating* coef,
+                   const floating* zero_row, Py_ssize_t D, Py_ssize_t Dp, Py_ssize_t C,
+                   double delta) noexcept nogil:
+    # Gradient D-tile: a (C, T) tile of G plus a 4-row tile of X take GRAD_TILE_BYTES.
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t T = max(L, GRAD_TILE_BYTES // ((C + ROWS) * sizeof(floating)) // L * L)
+    cdef Py_ssize_t ntiles = (D + T - 1) // T
+    cdef Py_ssize_t bi, i0, r, nr, nsb, sb, ti, t0, tn, c
+    cdef const floating* xs[BLOCK_ROWS]
+    cdef const floating** xb
+    cdef const char* pf
+    cdef const floating* ca
+    cdef const floating* cb
+    cdef Py_ssize_t c2
+    cdef double loss = 0
+    memset(G, 0, C * Dp * sizeof(floating))
+    for bi in range((hi - lo + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        i0 = lo + bi * BLOCK_ROWS
+        nr = min(<Py_ssize_t>BLOCK_ROWS, hi - i0)
+        nsb = (nr + ROWS - 1) // ROWS  # 4-row sub-blocks holding at least one real row
+        for r in range(BLOCK_ROWS):
+            xs[r] = X + (i0 + r) * D if r < nr else zero_row
+        # Score pass, one 4-row sub-block at a time along all of D: s (BLOCK_ROWS, C) float64.
+        memset(s, 0, BLOCK_ROWS * C * sizeof(double))
+        for sb in range(nsb):
+            xb = xs + sb * ROWS
+            c = 0
+            pf = NULL
+            if i0 + (sb + 2) * ROWS <= N:
+                pf = <const char*>(xb[0] + ROWS * D)
+            while c + 3 < C:
+                _dot4x4(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, Wt + (c + 1) * Dp,
+                        Wt + (c + 2) * Dp, Wt + (c + 3) * Dp, D, s + sb * ROWS * C + c, C, pf)
+                pf = NULL
+                c += 4
+            while c + 1 < C:
+                _dot4x2(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, Wt + (c + 1) * Dp, D,
+                        s + sb * ROWS * C + c, C, pf)
+                pf = NULL
+                c += 2
+            if c < C:
+                _dot4x1(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, D, s + sb * ROWS * C + c, C)
+        # Loss and coefficients coef[c * BLOCK_ROWS + r]; padding rows get coefficient 0.
+        for r in range(nsb * ROWS):
+            if r < nr:
+                if mode == MODE_SVM:
+                    loss += _svm_row(s + r * C, coef + r, y[i0 + r], C, delta)
+                else:
+                    loss += _softmax_row(s + r * C, coef + r, y[i0 + r], C)
+            else:
+                for c in range(C):
+                    coef[c * BLOCK_ROWS + r] = 0
+        # Gradient pass over the same rows (still in L2), D-tile outermost so that the (C, T)
+        # tile of G stays in L1 for all rows of the block: G[c] += sum_r coef[c, r] x_r.
+        # SVM: a class whose 4 coefficients are all 0 (no active margin) is skipped, exactly as
+        # the loop tier adds nothing for an inactive margin. Softmax never skips, so that
+        # 0 * inf = NaN behaves as in the loop and numpy tiers.
+        for ti in range(ntiles):
+            t0 = ti * T
+            tn = min(T, D - t0)
+            for sb in range(nsb):
+                xb = xs + sb * ROWS
+                c = 0
+                while c < C:
+                    ca = coef + c * BLOCK_ROWS + sb * ROWS
+                    if mode == MODE_SVM and ca[0] == 0 and ca[1] == 0 and ca[2] == 0 and ca[3] == 0:
+                        c += 1
+                        continue
+                    # Pair c with the next class that has work (or do c alone).
+                    c2 = c + 1
+                    while c2 < C and mode == MODE_SVM:
+                        cb = coef + c2 * BLOCK_ROWS + sb * ROWS
+                        if cb[0] != 0 or cb[1] != 0 or cb[2] != 0 or cb[3] != 0:
+                            break
+                        c2 += 1
+                    if c2 < C:
+                        _axpy4x2(G + c * Dp + t0, G + c2 * Dp + t0,
+                                 ca, coef + c2 * BLOCK_ROWS + sb * ROWS,
+                                 xb[0] + t0, xb[1] + t0, xb[2] + t0, xb[3] + t0, tn)
+                    else:
+                        _axpy4x1(G + c * Dp + t0, ca, xb[0] + t0, xb[1] + t0, xb[2] + t0,
+                                 xb[3] + t0, tn)
+                    c = c2 + 1
+    return loss
+
+
+cdef void _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t slab_size,
+                        Py_ssize_t Dp, Py_ssize_t C, Py_ssize_t d0, Py_ssize_t n, double scale,
+                        floating* dW) noexcept nogil:
+    """dW[d0 + j, c] = scale * sum_k slab_k[c, d0 + j] for j < n, summed in chunk order in float64."""
+    cdef double acc[REDUCE_BLOCK]
+    cdef const floating* g
+    cdef Py_ssize_t c, k, j
+    for c in range(C):
+        for j in range(n):
+            acc[j] = 0
+        for k in range(nchunks):
+            g = slabs + k * slab_size + c * Dp + d0
+            for j in range(n):
+                acc[j] += g[j]
+        for j in range(n):
+            dW[(d0 + j) * C + c] = <floating>(scale * acc[j])
+
+
+cdef inline Py_ssize_t _round64(Py_ssize_t nbytes) noexcept nogil:
+    return (nbytes + VEC_BYTES - 1) // VEC_BYTES * VEC_BYTES
+
+
+cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
+                 const Py_ssize_t[::1] y, double delta, double scale,
+                 floating[:, ::1] dW) except? -1:
+    cdef Py_ssize_t N = X.shape[0], D = X.shape[1], C = W.shape[1]
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t Dp = (D + L - 1) // L * L
+    cdef Py_ssize_t slab_size = C * Dp  # elements; a multiple of L, so every slab row is aligned
+    cdef Py_ssize_t slab_bytes = slab_size * sizeof(floating)
+    cdef Py_ssize_t rows_per, nchunks, k, lo, hi, d, c, b, nblk
+    cdef double loss = 0
+
+    # Fixed chunking (depends on N, C, D only, never on the thread count).
+    rows_per = max(<Py_ssize_t>MIN_CHUNK_ROWS, (N + CHUNKS_MAX - 1) // CHUNKS_MAX)
+    if slab_bytes > 0 and ((N + rows_per - 1) // rows_per) * slab_bytes > SLAB_BUDGET:
+        nchunks = max(<Py_ssize_t>1, SLAB_BUDGET // slab_bytes)
+        rows_per = (N + nchunks - 1) // nchunks
+    rows_per = (rows_per + ROWS - 1) // ROWS * ROWS
+    nchunks = (N + rows_per - 1) // rows_per
+
+    # One allocation for all scratch; every region starts on a 64-byte boundary.
+    cdef Py_ssize_t s_bytes = _round64(BLOCK_ROWS * C * sizeof(double))
+    cdef Py_ssize_t coef_bytes = _round64(BLOCK_ROWS * C * sizeof(floating))
+    cdef Py_ssize_t scratch_bytes = s_bytes + coef_bytes  # per chunk
+    cdef Py_ssize_t zero_bytes = _round64(Dp * sizeof(floating))
+    cdef Py_ssize_t nbytes = (slab_bytes * (1 + nchunks) + zero_bytes + nchunks * scratch_bytes
+                              + _round64(nchunks * sizeof(double)) + VEC_BYTES)
+    cdef char* raw = <char*>malloc(nbytes)
+    if raw == NULL:
+        raise MemoryError(f"fastloss cython kernel: cannot allocate {nbytes} bytes of scratch")
+    cdef char* base = <char*>((<uintptr_t>raw + (VEC_BYTES - 1)) & ~(<uintptr_t>(VEC_BYTES - 1)))
+    cdef floating* Wt = <floating*>base
+    cdef floating* slabs = <floating*>(base + slab_bytes)
+    cdef floating* zero_row = <floating*>(base + slab_bytes * (1 + nchunks))
+    cdef char* scratch = base + slab_bytes * (1 + nchunks) + zero_bytes
+    cdef double* losses = <double*>(scratch + nchunks * scratch_bytes)
+    cdef char* mine
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* Wp = &W[0, 0]
+    cdef const Py_ssize_t* yp = &y[0]
+    cdef floating* dWp = &dW[0, 0]
+
+    try:
+        with nogil:
+            # Wt = W^T (W read in order), rows padded with zeros to Dp.
+            for d in range(D):
+                for c in range(C):
+                    Wt[c * Dp + d] = Wp[d * C + c]
+            for c in range(C):
+                for d in range(D, Dp):
+                    Wt[c * Dp + d] = 0
+            memset(zero_row, 0, zero_bytes)
+
+            for k in prange(nchunks, schedule='dynamic', chunksize=1,
+                            use_threads_if=nchunks > 1):
+                lo = k * rows_per
+                hi = min(lo + rows_per, N)
+                mine = scratch + k * scratch_bytes
+                losses[k] = _chunk(mode, Xp, N, yp, lo, hi, Wt, slabs + k * slab_size,
+                                   <double*>mine, <floating*>(mine + s_bytes),
+                                   zero_row, D, Dp, C, delta)
+
+            # Summing the slabs costs ~1 ns per element: a second parallel region (and its
+            # barrier, slow when the other core is busy) only pays for very large C x D.
+            nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+            for b in prange(nblk, schedule='static',
+                            use_threads_if=nblk > 1 and nchunks * slab_size > PARALLEL_REDUCE_MIN):
+                _reduce_block(slabs, nchunks, slab_size, Dp, C, b * REDUCE_BLOCK,
+                              min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK), scale, dWp)
+
+            for k in range(nchunks):  # chunk order: deterministic
+                loss += losses[k]
+    finally:
+        free(raw)
+    return loss
+
+
+def svm(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1] y,
+        double delta, double scale, floating[:, ::1] dW):
+    """Multiclass SVM (Weston-Watkins) loss sum and scaled gradient of a linear classifier.
+
+    With scores ``S = X W`` and margins ``m_ij = S_ij - S_{i,y_i} + delta``::
+
+        loss = sum_i sum_{j != y_i} max(0, m_ij)                  (returned, unscaled)
+        dW   = scale * X^T G,  G_ij = [m_ij > 0] (j != y_i),  G_{i,y_i} = -sum_j G_ij
+
+    A margin of exactly 0 is inactive (strict); a NaN margin is active, so NaN propagates.
+
+    W : (D, C), X : (N, D), C-contiguous, both float32 or both float64, may be read-only.
+    y : (N,) C-contiguous np.intp, labels already validated to lie in [0, C).
+    delta, scale : floats.  dW : (D, C) C-contiguous, W's dtype; every element is overwritten.
+    Returns the loss sum as a Python float accumulated in float64 (also for float32 inputs).
+    """
+    return _run(MODE_SVM, W, X, y, delta, scale, dW)
+
+
+def softmax(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1] y,
+            double scale, floating[:, ::1] dW):
+    """Softmax cross-entropy loss sum and scaled gradient of a linear classifier.
+
+    With scores ``S = X W`` and ``P = softmax(S)`` row-wise::
+
+        loss = sum_i logsumexp(S_i) - S_{i,y_i}                   (returned, unscaled)
+        dW   = scale * X^T (P - onehot(y))
+
+    logsumexp subtracts the row maximum first (float64), so scores in the thousands neither
+    overflow nor give log(0).
+
+    W : (D, C), X : (N, D), C-contiguous, both float32 or both float64, may be read-only.
+    y : (N,) C-contiguous np.intp, labels already validated to lie in [0, C).
+    scale : float.  dW : (D, C) C-contiguous, W's dtype; every element is overwritten.
+    Returns the loss sum as a Python float accumulated in float64 (also for float32 inputs).
+    """
+    return _run(MODE_SOFTMAX, W, X, y, 0.0, scale, dW)
