@@ -40,10 +40,11 @@ def multiclass_hinge(scores, y, delta, scale, loss_out, grad):
 
 def _log_softmax(row):
     """log softmax of one row, max-shifted: exp never overflows and log never sees 0."""
-    m = max(float(v) for v in row)
-    if m != m:  # NaN row: any shift works, the NaN is carried by the arithmetic below
-        m = 0.0
-    shifted = [float(v) - m for v in row]
+    values = [float(v) for v in row]
+    if any(v != v for v in values):  # a NaN logit makes the whole row NaN (max() would skip it)
+        return [math.nan] * len(values)
+    m = max(values)
+    shifted = [v - m for v in values]
     log_sum_exp = math.log(sum(math.exp(s) for s in shifted))
     return [s - log_sum_exp for s in shifted]
 
