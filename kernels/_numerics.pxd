@@ -38,6 +38,7 @@ from cython cimport floating
 
 cdef extern from *:
     """
+    #include <math.h>
     #include <stdint.h>
     #include <string.h>
 
@@ -190,6 +191,24 @@ cdef extern from *:
         return r + (x - x);
     }
 
+    /* max(a[:n]) as one vectorized reduction (vmaxpd) when built with OpenMP: gcc never
+       vectorizes a floating max reduction by itself without -ffast-math, but may under
+       "omp simd". Which value a NaN yields is then unspecified (NaN or the max of the rest);
+       the callers only need m >= every non-NaN entry and get NaN rows from exp(NaN) anyway. */
+    static inline double fl_max_d(const double* a, Py_ssize_t n) {
+        double m = -INFINITY;
+        #pragma omp simd reduction(max:m)
+        for (Py_ssize_t j = 0; j < n; j++) m = a[j] > m ? a[j] : m;
+        return m;
+    }
+
+    static inline float fl_max_f(const float* a, Py_ssize_t n) {
+        float m = -INFINITY;
+        #pragma omp simd reduction(max:m)
+        for (Py_ssize_t j = 0; j < n; j++) m = a[j] > m ? a[j] : m;
+        return m;
+    }
+
     /* x, rounded to double and opaque to the optimizer: products passed through it are never
        fused into an FMA with a later add, so a few scalar formulas can repeat the loop tier's
        rounding step for step (an empty asm statement on gcc/clang, else a volatile round trip;
@@ -240,6 +259,8 @@ cdef extern from *:
     float fl_log1p01f(float e) noexcept nogil
     double fl_rounded(double x) noexcept nogil
     double fl_log(double x) noexcept nogil
+    double fl_max_d(const double* a, Py_ssize_t n) noexcept nogil
+    float fl_max_f(const float* a, Py_ssize_t n) noexcept nogil
 
 
 cdef enum:

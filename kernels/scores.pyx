@@ -11,8 +11,9 @@ Rows are independent; each row is read once from memory and its gradient row wri
 
 * Cross-entropy is exp-bound (N x C exps), so its row loop is split into short passes that are
   each straight-line, vectorizable code on data that stays in L1:
-    1. row max m (NaN-ignoring ``v > m ? v : m``, LANES-wide) and the shifted row z - m
-       written to a per-chunk scratch buffer;
+    1. row max m (an ``omp simd`` max reduction for long rows: gcc vectorizes no floating
+       max reduction otherwise without -ffast-math) and the shifted row z - m written to a
+       per-chunk scratch buffer;
     2. one flat loop e = exp(z - m) over the scratch of a GROUP of rows (R = GROUP // C rows,
        at least one): for small C (10) a per-row exp loop would be mostly remainder, the flat
        loop runs full vectors. exp is ``_numerics.vexp`` (branch-free, vectorized: ~0.8 ns
@@ -27,8 +28,8 @@ Rows are independent; each row is read once from memory and its gradient row wri
   Measured single-threaded on this 2-core machine: 2.4 ns (float64) / 1.7 ns (float32) per
   logit at C = 10, where per-row work dominates; 1.6 / 0.8 ns at C = 1000.
   Max shift: exp never overflows, log never sees 0 (s >= 1), logits of +-1e4 are exact. A NaN
-  in a row is skipped by the max but reaches the sum through exp(NaN), so loss and gradient
-  row are NaN as in the loop tier; a +inf logit gives inf - inf = NaN there too. Label
+  in a row reaches the sum through exp(NaN) whether or not the max skipped it, so loss and
+  gradient row are NaN as in the loop tier; a +inf logit gives inf - inf = NaN there too. Label
   smoothing adds sum_c w_c (m - z_c) (non-negative terms, no cancellation). Ignored rows are
   written as exact zeros (not 0 * scale: scale is NaN for a mean over zero weight).
   float32 logits: exp in float32 (16 lanes; relative error ~1e-7), all sums, logs and the
@@ -48,7 +49,8 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
-from _numerics cimport LANES, CHUNKS_MAX, chunk_size, fl_log, fl_rounded, lane_sum, lane_sum_f, vexp
+from _numerics cimport (LANES, CHUNKS_MAX, chunk_size, fl_log, fl_max_d, fl_max_f, fl_rounded,
+                        lane_sum, lane_sum_f, vexp)
 
 cdef enum:
     GROUP = 1024        # scratch elements per row group: shifted logits of R = GROUP // C rows
@@ -58,28 +60,20 @@ cdef enum:
 
 
 cdef inline double _rowmax(const floating* a, Py_ssize_t n) noexcept nogil:
-    """max(a[:n]) ignoring NaN (-inf when all are NaN); LANES running maxima, which the
-    compiler turns into vector max instructions (``v > m ? v : m`` is exactly their
-    semantics, so no -ffast-math is needed)."""
-    cdef floating mk[LANES]
+    """max(a[:n]) (-inf for n == 0). Long rows: one ``omp simd`` max reduction
+    (``_numerics.fl_max_*``; NaN may or may not win there, see below). Short rows: a plain
+    loop, which skips NaN. Either is right for the shift: a row holding NaN gets NaN
+    loss and gradient through exp(NaN) whatever m is, and otherwise m is the exact max."""
     cdef floating v, m = -INFINITY
-    cdef Py_ssize_t j, k, nv = n - n % LANES
-    if n < 2 * LANES:
-        for j in range(n):
-            v = a[j]
-            m = v if v > m else m
-        return m
-    for k in range(LANES):
-        mk[k] = -INFINITY
-    for j in range(nv // LANES):
-        for k in range(LANES):
-            v = a[j * LANES + k]
-            mk[k] = v if v > mk[k] else mk[k]
-    for j in range(nv, n):
+    cdef Py_ssize_t j
+    if n >= 2 * LANES:
+        if floating is float:
+            return fl_max_f(a, n)
+        else:
+            return fl_max_d(a, n)
+    for j in range(n):
         v = a[j]
         m = v if v > m else m
-    for k in range(LANES):
-        m = mk[k] if mk[k] > m else m
     return m
 
 
@@ -176,7 +170,7 @@ cdef double _ce_rows(const floating* z, const Py_ssize_t* y, const floating* t,
                 continue
             m = _rowmax(zr, C)
             mrow[i] = m
-            mf = <floating>m  # exact: m is one of the row's values (or -inf)
+            mf = <floating>m  # exact: m is one of the row's values (or -inf / NaN)
             for k in range(C):
                 er[k] = zr[k] - mf
         # Pass 2: one flat, fully vectorized exp over the group.
