@@ -99,8 +99,8 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=None,
                    help="threads for the compiled tiers and peers (default: all cores)")
     b.add_argument("--repeat", type=int, default=5, help="timed repeats per cell (default 5)")
-    b.add_argument("--loop-budget", type=float, default=15.0,
-                   help="seconds per call the loop tier may take (extrapolated); default 15")
+    b.add_argument("--loop-budget", type=float, default=2.0,
+                   help="seconds per call the loop tier may take (extrapolated); default 2")
     b.add_argument("--peers", action="store_true", help="also time PyTorch and scikit-learn if installed")
     b.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
     b.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

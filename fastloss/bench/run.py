@@ -75,7 +75,7 @@ def _bytes_moved(case):
 
 
 def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_time=0.05,
-        loop_budget=15.0, seed=0, peers=(), threads=None, triad_gbps=None, progress=None):
+        loop_budget=2.0, seed=0, peers=(), threads=None, triad_gbps=None, progress=None):
     """Run the benchmark grid and return a list of cell dicts.
 
     ``sizes`` maps family (or loss name) -> list of (label, dict(n=, d=, c=)); default
