@@ -40,9 +40,13 @@ minus their count at the label; softmax: p_ic - [c == y_i]), and the gradient ``
   X or W reaches the loss. Without OpenMP the same prange loops compile to serial loops.
 * Rows past the end of a block point to a zero row and get zero coefficients.
 
-Measured on the 2-vCPU AVX-512 (Zen 4) machine, N = 49000, D = 3073, C = 10, both vCPUs: about
-2.1-2.4x NumPy for float64 and 1.7-1.9x for float32 (the two vCPUs share one core's FMA units, so
-the FMA-bound floor is ~100 ms float64 / ~50 ms float32 against NumPy's ~300 / ~150 ms).
+Measured on the 2-vCPU AVX-512 (Zen 4) machine, D = 3073, C = 10, both vCPUs, quiet machine,
+tiers timed in shuffled order with a pause between them (OpenBLAS and OpenMP worker threads
+spin for a while after a call and slow down whatever runs next on the sibling vCPU):
+N = 49000: ~104 ms vs NumPy ~290 ms float64 (2.8x), ~55 ms vs ~145 ms float32 (2.6x), close to
+the FMA-bound floor (the two vCPUs share one core's FMA units: ~100 ms / ~50 ms).
+N = 500: best ~1.05-1.4 ms vs ~1.6-1.9 ms float64, ~0.6-0.7 ms vs ~0.9 ms float32 (~1.4-1.6x);
+typical runs are noisier because both threads must get the core.
 
 Numerics follow the loop tier (``fastloss.loop.linear``): SVM margins ``s_j - s_y + delta`` in
 float64, active when ``not (margin <= 0)`` (a margin of exactly 0 has subgradient 0, a NaN margin
