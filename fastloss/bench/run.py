@@ -19,8 +19,7 @@ from .timing import measure
 # Size sweeps per series. CS231n's CIFAR-10 shapes for the linear classifier (D = 32*32*3
 # + 1 bias, C = 10; "dev" is its development subset, 49000 its training set); elementwise
 # up to 10^7 elements; cross-entropy at few and at many classes.
-_LINEAR = [("dev", dict(n=500, d=3073, c=10)), ("N=4900", dict(n=4900, d=3073, c=10)),
-           ("full", dict(n=49000, d=3073, c=10))]
+_LINEAR = [("dev", dict(n=500, d=3073, c=10)), ("full", dict(n=49000, d=3073, c=10))]
 _ELEMENTWISE = [(f"N=1e{k}", dict(n=10 ** k, d=None, c=1)) for k in (4, 5, 6, 7)]
 _SCORES_C10 = [(f"N=1e{k} C=10", dict(n=10 ** k, d=None, c=10)) for k in (4, 5, 6)]
 _SCORES_C1000 = [(f"N=1e{k} C=1000", dict(n=10 ** k, d=None, c=1000)) for k in (3, 4, 5)]
@@ -161,7 +160,10 @@ def _time_cell(fn, repeat, min_time, ref, result):
     t0 = time.perf_counter()
     out = fn()
     stats = {"first_call_s": time.perf_counter() - t0}
-    stats.update(measure(fn, repeat=repeat, min_time=min_time))
+    # Calls of a quarter second and more are long against timer and scheduler noise:
+    # three repeats give a stable median and keep the default run under 3 minutes.
+    slow = stats["first_call_s"] > 0.25
+    stats.update(measure(fn, repeat=min(repeat, 3) if slow else repeat, min_time=min_time))
     stats["peak_extra_bytes"] = memory.peak_extra_bytes(fn)
     stats.update(agreement(result(out), ref))
     return stats
