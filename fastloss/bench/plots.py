@@ -161,7 +161,7 @@ def _speedup_table(cells):
         values = {(x["backend"], x["dtype"]): x["speedup_vs_numpy"] for x in _timed(group)
                   if x.get("backend") in COMPILED and x.get("speedup_vs_numpy") is not None
                   and (x.get("size"), x.get("n"), x.get("d"), x.get("c")) == (size, n, d, c)}
-        label = f"{loss}\n{size} (N={n}" + (f", C={c})" if c and c > 1 else ")")
+        label = f"{loss}\nN={n:.0e}" + (f"\nC={c}" if c and c > 1 else "")
         table.append((loss, label, values))
     return table
 
