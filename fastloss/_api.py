@@ -13,9 +13,10 @@ def _add_l2(loss_sum, scale, dW, W, reg):
     """Mean loss plus ``reg * sum(W**2)``; adds ``2 reg W`` to dW in place."""
     loss = loss_sum * scale
     if reg:
-        w = W.ravel()
-        # float64 accumulation also for float32 weights: sum of D*C squares.
-        loss += reg * float(np.dot(w.astype(np.float64, copy=False), w.astype(np.float64, copy=False)))
+        # float64 accumulation also for float32 weights. Not np.dot: a BLAS call wakes
+        # OpenBLAS's threads, which then spin and take the cores from the compiled tiers'
+        # threads (measured: softmax N=500 went from 0.9 ms to 8 ms per call).
+        loss += reg * float(np.sum(np.square(W, dtype=np.float64)))
         dW += (2.0 * reg) * W
     return float(loss), dW
 
