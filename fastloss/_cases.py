@@ -28,6 +28,12 @@ class Case:
     def __call__(self, backend=None, **extra):
         return self.func(*self.args, backend=backend, **{**self.kwargs, **extra})
 
+    def with_arg(self, i, value):
+        """The same case with positional argument ``i`` replaced by ``value``."""
+        args = list(self.args)
+        args[i] = value
+        return Case(self.loss, tuple(args), dict(self.kwargs), self.grad_arg)
+
     @property
     def nbytes(self):
         """Bytes of input the call must read (the arrays among its arguments)."""

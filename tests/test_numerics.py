@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fastloss._cases import Case, make_case
+from fastloss._cases import as_dtype, make_case
 from fastloss._registry import LOSSES
 
 from conftest import DTYPES, LOSS_NAMES, assert_agree, call, reductions
@@ -12,17 +12,13 @@ from conftest import DTYPES, LOSS_NAMES, assert_agree, call, reductions
 EXTREME = {"linear": 4000.0, "scores": 1e4, "elementwise": 1e3}
 
 
-def _with_first(case, first):
-    return Case(case.loss, (first,) + case.args[1:], dict(case.kwargs), case.grad_arg)
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_extreme_values_stay_finite(loss, dtype, backend):
     case = make_case(loss, rng=3, dtype=np.float64, n=40, d=9, c=6)
     first = case.args[0]
     first = (first * (EXTREME[LOSSES[loss].family] / np.abs(first).max())).astype(dtype)
-    case = _with_first(make_case(loss, rng=3, dtype=dtype, n=40, d=9, c=6), first)
+    case = make_case(loss, rng=3, dtype=dtype, n=40, d=9, c=6).with_arg(0, first)
     value, grad = call(case, backend, reductions(loss)[0])
     assert np.isfinite(value) and value > 1.0
     assert np.all(np.isfinite(grad))
@@ -37,7 +33,7 @@ def test_nan_propagates_to_loss(loss, reduction, backend):
     case = make_case(loss, rng=4, n=9, d=5, c=3)
     first = case.args[0].copy()
     first.flat[7] = np.nan
-    value, _ = call(_with_first(case, first), backend, reductions(loss)[0] and reduction)
+    value, _ = call(case.with_arg(0, first), backend, reductions(loss)[0] and reduction)
     assert np.isnan(value).any()
     if reduction == "none":  # only the sample holding the NaN is NaN
         assert np.isnan(value).sum() == 1 and np.isnan(value.flat[7 // (first.size // value.size)])
@@ -46,11 +42,10 @@ def test_nan_propagates_to_loss(loss, reduction, backend):
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_mixed_float_dtypes_promote_to_wider(loss, backend):
     case32 = make_case(loss, rng=5, dtype=np.float32, n=11, d=6, c=4)
-    mixed = _with_first(case32, case32.args[0].astype(np.float64))
+    mixed = case32.with_arg(0, case32.args[0].astype(np.float64))
     out = call(mixed, backend)
     assert out[1].dtype == np.float64
-    all64 = Case(loss, tuple(a.astype(np.float64) if a.dtype.kind == "f" else a for a in case32.args),
-                 case32.kwargs, case32.grad_arg)
+    all64 = as_dtype(case32, np.float64)
     assert_agree(out, call(all64, "loop"), np.float64)
 
 

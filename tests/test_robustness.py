@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastloss
-from fastloss._cases import Case, make_case
+from fastloss._cases import Case, as_dtype, make_case
 from fastloss._registry import LOSSES
 
 from conftest import LOSS_NAMES
@@ -21,12 +21,6 @@ COMPILED = [b for b in ("numba", "cython") if b in fastloss.available_backends()
 def _label_pos(case):
     return next((i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind in "iu"),
                 None)
-
-
-def _replace(case, i, value):
-    args = list(case.args)
-    args[i] = value
-    return Case(case.loss, tuple(args), dict(case.kwargs), case.grad_arg)
 
 
 def _per_sample(case):
@@ -47,9 +41,9 @@ def _zoo(loss, tmp_path):
     case = make_case(loss, rng=21, n=6, d=4, c=3)
     first = case.args[0]
     yield "valid", case
-    yield "first arg ndim+1", _replace(case, 0, first[None])
-    yield "first arg 0-d", _replace(case, 0, np.float64(1.5))
-    yield "second arg one row short", _replace(case, 1, case.args[1][:-1])
+    yield "first arg ndim+1", case.with_arg(0, first[None])
+    yield "first arg 0-d", case.with_arg(0, np.float64(1.5))
+    yield "second arg one row short", case.with_arg(1, case.args[1][:-1])
     yield "empty batch", Case(loss, tuple(a[:0] if i in _per_sample(case) else a for i, a in enumerate(case.args)),
                               dict(case.kwargs), case.grad_arg)
     lab = _label_pos(case)
@@ -58,27 +52,26 @@ def _zoo(loss, tmp_path):
         for name, bad in (("label -1", -1), ("label C", 3), ("label 2**40", 2 ** 40)):
             yy = y.copy()
             yy[2] = bad
-            yield name, _replace(case, lab, yy)
-        yield "float labels", _replace(case, lab, y.astype(np.float64))
+            yield name, case.with_arg(lab, yy)
+        yield "float labels", case.with_arg(lab, y.astype(np.float64))
     if LOSSES[loss].family != "elementwise":
         one_class = make_case(loss, rng=22, n=6, d=4, c=1)
         yield "C=1", one_class
     for name, value in (("nan", np.nan), ("+inf", np.inf), ("-inf", -np.inf)):
         f = first.copy()
         f.flat[3] = value
-        yield name, _replace(case, 0, f)
-    yield "float16", Case(loss, tuple(a.astype(np.float16) if a.dtype.kind == "f" else a for a in case.args),
-                          dict(case.kwargs), case.grad_arg)
+        yield name, case.with_arg(0, f)
+    yield "float16", as_dtype(case, np.float16)
     yield "big-endian", Case(loss, tuple(a.astype(a.dtype.newbyteorder(">")) for a in case.args),
                              dict(case.kwargs), case.grad_arg)
     yield "lists", Case(loss, tuple(a.tolist() for a in case.args), dict(case.kwargs), case.grad_arg)
     big = np.zeros((first.shape[0], 2 * first.shape[1]), first.dtype)
     big[:, ::2] = first
-    yield "non-contiguous", _replace(case, 0, big[:, ::2])
+    yield "non-contiguous", case.with_arg(0, big[:, ::2])
     ro = first.copy()
     ro.flags.writeable = False
-    yield "read-only", _replace(case, 0, ro)
-    yield "memory-mapped", _replace(case, 0, _memmap(first, tmp_path))
+    yield "read-only", case.with_arg(0, ro)
+    yield "memory-mapped", case.with_arg(0, _memmap(first, tmp_path))
 
 
 def _outcome(case, backend):
@@ -134,9 +127,8 @@ def _fuzz_case(draw, loss):
         first.flat[draw(st.integers(0, first.size - 1))] = draw(elements)
     if LOSSES[loss].family == "linear":
         first /= max(1.0, float(np.abs(first).max()))  # keep scores X W within float32 range
-    case = _replace(case, 0, first)
-    return Case(loss, tuple(a.astype(dtype) if a.dtype.kind == "f" else a for a in case.args),
-                case.kwargs, case.grad_arg), dtype
+    case = case.with_arg(0, first)
+    return as_dtype(case, dtype), dtype
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)

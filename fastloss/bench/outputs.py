@@ -10,7 +10,7 @@ import json
 import math
 import os
 
-from .report import _fmt_time
+from .report import _fmt_bytes, _fmt_time
 
 FORMAT = "fastloss-bench"
 FORMAT_VERSION = 1
@@ -255,15 +255,6 @@ def _fmt_pct(x):
     if x is None:
         return "-"
     return f"{x:.0f}%" if abs(x) >= 10 else f"{x:.2g}%"
-
-
-def _fmt_bytes(n):
-    if n is None:
-        return "-"
-    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} B"
 
 
 def _md_escape(text):

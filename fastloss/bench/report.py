@@ -43,6 +43,16 @@ def _fmt_time(s):
     return f"{s * 1e9:.3g} ns"
 
 
+def _fmt_bytes(n):
+    """Bytes in binary units (the terminal table and report.md share it)."""
+    if n is None:
+        return "-"
+    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
 def _fmt_ratio(r):
     return "-" if r is None else f"{r:.2f}x"
 
@@ -63,12 +73,6 @@ def header(info):
 
 def _peers_in(cells):
     return [p for p in ("torch", "sklearn") if any(c["backend"] == p for c in cells)]
-
-
-def _fmt_bytes(b):
-    if b is None:
-        return "-"
-    return f"{b / 2**20:.1f} MiB" if b >= 2**20 else f"{b / 1024:.0f} KiB"
 
 
 def table(cells):
