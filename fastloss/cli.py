@@ -49,7 +49,11 @@ def _bench(args):
 
     sizes = run.QUICK_SIZES if args.quick else run.SIZES
     if args.size:
-        sizes = {k: [s for s in v if s[0] in args.size] for k, v in run.SIZES.items()}
+        unknown = set(args.size) - set(run.all_size_labels())
+        if unknown:
+            raise ValueError(f"unknown --size {', '.join(sorted(unknown))}; "
+                             f"choose from {', '.join(run.all_size_labels())}")
+        sizes = run.select_sizes(args.size)
     losses = args.loss or list(_registry.LOSSES)
     for name in losses:
         if name not in _registry.LOSSES:
@@ -94,7 +98,8 @@ def main(argv=None):
     b.add_argument("--backend", action="append", help="backend (repeatable); default: all available")
     b.add_argument("--dtype", action="append", choices=("float64", "float32"), help="default: both")
     b.add_argument("--size", action="append", metavar="LABEL",
-                   help="size label to run (repeatable), e.g. full, 'N=1e7'; default: the whole sweep")
+                   help="size label to run (repeatable), e.g. full, 'N=1e7', and the target sizes outside "
+                        "the default sweep: N=64, 'N=8192 C=32000'; default: the whole sweep")
     b.add_argument("--quick", action="store_true", help="smallest size of each series only (< 30 s)")
     b.add_argument("--threads", type=int, default=None,
                    help="threads for the compiled tiers and peers (default: all cores)")

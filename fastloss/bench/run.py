@@ -36,7 +36,29 @@ QUICK_SIZES = {
     "scores": _SCORES_C10[:1],
     "cross_entropy": _SCORES_C10[:1] + _SCORES_C1000[:1],
 }
+# Sizes run only when named with --size (the performance targets of issue 5): small
+# batches, where the per-call overhead dominates, and the large-C linear classifier,
+# where an N x C score matrix (2 GiB in float64) would not be acceptable.
+EXTRA_SIZES = {
+    "linear": [("N=64", dict(n=64, d=64, c=10)), ("N=8192 C=32000", dict(n=8192, d=256, c=32000))],
+    "elementwise": [("N=64", dict(n=64, d=None, c=1))],
+    "scores": [("N=64", dict(n=64, d=None, c=10))],
+    "cross_entropy": [("N=64", dict(n=64, d=None, c=10))],
+}
 DTYPES = ("float64", "float32")
+
+
+def select_sizes(labels):
+    """The series restricted to the size ``labels`` (from SIZES and EXTRA_SIZES)."""
+    out = {}
+    for key in SIZES:
+        series = SIZES[key] + EXTRA_SIZES.get(key, [])
+        out[key] = [s for s in series if s[0] in labels]
+    return out
+
+
+def all_size_labels():
+    return sorted({s[0] for series in (*SIZES.values(), *EXTRA_SIZES.values()) for s in series})
 
 
 def sizes_for(loss, sizes):
@@ -95,6 +117,8 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
         for loss in losses:
             loop_per_work = None  # seconds per unit of work of the loop tier at its last size
             for size_label, dims in sizes_for(loss, sizes):
+                if loop_per_work is None and "loop" in backends and dims["n"] > _LOOP_PROBE_ROWS:
+                    loop_per_work = _probe_loop(loss, dims, seed)
                 est = loop_per_work * _work(dims) if loop_per_work is not None else None
                 loop_ok = "loop" in backends and (est is None or est <= loop_budget)
                 base = make_case(loss, rng=seed, dtype=np.float64, n=dims["n"], d=dims.get("d") or 1,
@@ -116,6 +140,19 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
                     cells.extend(new)
                     gc.collect()
     return cells
+
+
+_LOOP_PROBE_ROWS = 64
+
+
+def _probe_loop(loss, dims, seed):
+    """Seconds per unit of work of the loop tier, from one call on a 64-row case with the
+    same D and C: the first size of a series may be far too large to run blind."""
+    probe = dict(dims, n=_LOOP_PROBE_ROWS)
+    case = make_case(loss, rng=seed, dtype=np.float64, n=probe["n"], d=probe.get("d") or 1, c=probe["c"])
+    t0 = time.perf_counter()
+    case(backend="loop")
+    return (time.perf_counter() - t0) / _work(probe)
 
 
 def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call, loop_budget,
