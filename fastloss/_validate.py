@@ -157,6 +157,16 @@ def integer(name, value):
     return int(value)
 
 
+def optional_positive_int(name, value):
+    """None, or an integer >= 1 (``chunk_size``)."""
+    if value is None:
+        return None
+    value = integer(name, value)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
 def pair(pred_name, pred, target_name, target):
     """Validate an elementwise (prediction, target) pair of exactly equal shapes.
 

@@ -38,3 +38,35 @@ def test_backend_agrees_with_loop(loss, variant, shape, dtype, backend):
                          ids=[i for i, lv in zip(LOSS_VARIANT_IDS, LOSS_VARIANTS) if reductions(lv[0])[0]])
 def test_reductions_agree_with_loop(loss, variant, reduction, shape, dtype, backend):
     _check(loss, variant, shape, dtype, reduction, backend)
+
+
+LINEAR_LOSSES = [name for name, spec in LOSSES.items() if spec.family == "linear"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("chunk_size", [1, 4, 13, 1000])
+@pytest.mark.parametrize("loss", LINEAR_LOSSES)
+def test_chunked_linear_agrees_with_loop(loss, chunk_size, dtype, backend):
+    """The chunked path (BLAS products, score kernel in place) at chunk sizes that leave
+    a ragged last chunk, one row per chunk, and one chunk for everything."""
+    case, ref = loop_reference(loss, "", (50, 31, 10), np.dtype(dtype).name, None, seed=3)
+    assert_agree(case(backend=backend, chunk_size=chunk_size), ref, dtype, f"{loss} {backend} chunks")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss", LINEAR_LOSSES)
+def test_large_w_takes_chunks_in_compiled_tiers(loss, dtype, backend, monkeypatch):
+    """With the size limit of the fused kernels lowered, the compiled tiers switch to the
+    chunked path by themselves (with column blocks of the gradient product that leave a
+    remainder) and still agree."""
+    from fastloss import _chunked
+
+    monkeypatch.setattr(_chunked, "FUSED_MAX_W_BYTES", 0)
+    monkeypatch.setattr(_chunked, "CHUNK_BYTES", 7 * 12 * 8)
+    monkeypatch.setattr(_chunked, "BLOCK_BYTES", 31 * 5 * 8)
+    taken = []
+    real = _chunked.linear_loss
+    monkeypatch.setattr(_chunked, "linear_loss", lambda *a, **k: taken.append(1) or real(*a, **k))
+    case, ref = loop_reference(loss, "", (97, 31, 12), np.dtype(dtype).name, None, seed=4)
+    assert_agree(case(backend=backend), ref, dtype, f"{loss} {backend} auto chunks")
+    assert bool(taken) == (backend in ("numba", "cython"))

@@ -33,6 +33,10 @@ BAD_LINEAR = {
     "complex W": (W.astype(complex), X, Y, {}, TypeError, r"W must be a real numeric array"),
     "string X": (W, X.astype(str), Y, {}, TypeError, r"X must be a real numeric array"),
     "ragged X": (W, [[1.0, 2.0], [3.0]], Y, {}, TypeError, r"X could not be converted"),
+    "chunk_size 0": (W, X, Y, {"chunk_size": 0}, ValueError, r"chunk_size must be >= 1"),
+    "float chunk_size": (W, X, Y, {"chunk_size": 2.5}, TypeError, r"chunk_size must be an integer"),
+    "label 2**40 chunked": (W, X, np.array([0, 2**40, 2, 1, 0]), {"chunk_size": 2}, ValueError,
+                            r"y .*label 1099511627776"),
 }
 
 

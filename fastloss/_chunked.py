@@ -1,0 +1,103 @@
+"""Linear-classifier losses in row chunks: BLAS for the products, a tier's score kernel
+for the gradient coefficients, never an N x C array.
+
+For a chunk of rows ``Xc`` (R, D)::
+
+    S  = Xc @ W                      (R, C)  one BLAS GEMM into a reused buffer
+    G  = coefficients(S) in place    (R, C)  the tier's multiclass_hinge / cross_entropy
+                                             kernel, with the gradient written over S
+    dW += Xc.T @ G                   (D, C)  one BLAS GEMM per column block
+
+The SVM's coefficients are exactly the multiclass hinge gradient of the scores, the
+softmax's exactly the cross-entropy gradient (``p - onehot``), both already scaled by
+1/N, so the score kernels of every tier are reused as they are. Writing G over S is
+safe in every tier: each kernel reads a row's scores before it writes that row's
+gradient, and never reads a score after writing the gradient at the same place.
+
+Why this path exists: the fused compiled kernels (``fastloss._numba.linear``,
+``kernels/linear.pyx``) keep W in cache and beat BLAS for CIFAR-sized W (D=3073, C=10,
+240 KB). Once W no longer fits in cache (C in the thousands) a fused kernel reads all of
+W again for every block of rows, while BLAS blocks for the cache; and NumPy's tier
+materialises several N x C arrays (2 GiB each in float64 at N=8192, C=32000).
+
+Memory: one (R, C) score buffer, R chosen so that it holds ``CHUNK_BYTES`` (or the
+caller's ``chunk_size`` rows), one (D, cb) product buffer of at most ``BLOCK_BYTES``,
+plus dW, and a float64 accumulator of dW's shape when dW is float32 (the sum over
+chunks is long; each chunk's own sum over its R rows is BLAS's, in the input dtype,
+as in NumPy's tier).
+
+The GEMMs run outside any parallel region of numba or OpenMP: a BLAS call inside one
+would start BLAS's own threads per call.
+"""
+import numpy as np
+
+from . import _registry
+
+# The score buffer's size: 32 MiB is large enough for GEMMs of well over 100 rows at
+# C = 32000 in float64 (BLAS runs near its peak from a few dozen rows) and small
+# against the NumPy tier's N x C temporaries.
+CHUNK_BYTES = 32 * 1024 * 1024
+# The (D, cb) buffer for one column block of Xc.T @ G before it is added into dW.
+BLOCK_BYTES = 8 * 1024 * 1024
+# The fused compiled kernels are used while W fits in this many bytes (L2 holds W and a
+# gradient slab then); larger W goes through the chunks.
+FUSED_MAX_W_BYTES = 1024 * 1024
+
+# Linear loss -> (score kernel, its options besides the linear loss's own).
+_SCORE_KERNELS = {
+    "svm": ("multiclass_hinge", lambda delta: (delta,)),
+    # weight none (length 0), ignore_index -1 (labels are validated to [0, C)), no smoothing
+    "softmax": ("cross_entropy", lambda: (None, -1, 0.0)),
+}
+
+
+def use_chunks(backend, W, chunk_size):
+    """Whether a call takes the chunked path: always when ``chunk_size`` is given (except
+    in the loop tier, which never holds more than one row of scores); in the compiled
+    tiers also when W is too large for the fused kernels."""
+    tier = backend or _registry.default_backend()
+    if tier == "loop":
+        return False
+    if chunk_size is not None:
+        return True
+    return tier in ("numba", "cython") and W.nbytes > FUSED_MAX_W_BYTES
+
+
+def chunk_rows(n, num_classes, itemsize, chunk_size=None):
+    """Rows per chunk: ``chunk_size`` when given, else as many as fit ``CHUNK_BYTES``."""
+    rows = chunk_size or max(1, CHUNK_BYTES // (num_classes * itemsize))
+    return min(rows, n)
+
+
+def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
+    """Loss sum (unscaled, float64) of linear loss ``name`` ("svm" with options (delta,),
+    "softmax" with ()); writes the gradient ``scale * X^T G`` into ``dW``. Arguments are
+    validated as for the fused kernels."""
+    score_name, extra = _SCORE_KERNELS[name]
+    opts = extra(*options)
+    if score_name == "cross_entropy":
+        opts = (np.empty(0, W.dtype),) + opts[1:]
+    kern = _registry.kernel(score_name, backend)
+    n, d = X.shape
+    c = W.shape[1]
+    rows = chunk_rows(n, c, W.dtype.itemsize, chunk_size)
+    buf = np.empty((rows, c), W.dtype)
+    cb = min(c, max(1, BLOCK_BYTES // (d * W.dtype.itemsize)))
+    block = np.empty((d, cb), W.dtype)
+    acc = dW if dW.dtype == np.float64 else np.zeros(dW.shape, np.float64)
+    acc[...] = 0.0
+    no_loss_out = np.empty(0, W.dtype)
+    total = 0.0
+    for r0 in range(0, n, rows):
+        Xc = X[r0:r0 + rows]
+        S = buf[:Xc.shape[0]]
+        np.matmul(Xc, W, out=S)
+        total += kern(S, y[r0:r0 + rows], *opts, scale, no_loss_out, S)
+        for j0 in range(0, c, cb):
+            j1 = min(c, j0 + cb)
+            out = block if j1 - j0 == cb else block[:, :j1 - j0]
+            np.matmul(Xc.T, S[:, j0:j1], out=out)
+            acc[:, j0:j1] += out
+    if acc is not dW:
+        dW[...] = acc
+    return total
