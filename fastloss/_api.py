@@ -259,10 +259,9 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     if t.dtype.kind in "iu":
         dtype = _validate.promote([("logits", z), ("weight", _validate.as_array("weight", weight))]
                                   if weight is not None else [("logits", z)])
-        y = _validate.labels("target", t, n, c, ignore_index=ignore_index)
+        y, kept = _validate.class_labels("target", t, n, c, ignore_index=ignore_index)
         w = _validate.class_weight(weight, c, dtype)
-        kept = y != ignore_index
-        denom = float(np.sum(w[y[kept]], dtype=np.float64)) if w.shape[0] else float(np.count_nonzero(kept))
+        denom = float(np.sum(w[y[y != ignore_index]], dtype=np.float64)) if w.shape[0] else float(kept)
         scale_mean = 1.0 / denom if denom else float("nan")
         return _scores_call("cross_entropy", _validate.contiguous(z, dtype), y,
                             (w, ignore_index, eps), reduction, backend, scale_mean)

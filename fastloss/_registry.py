@@ -116,7 +116,7 @@ def default_backend():
 
 def check_backend(backend, origin="backend"):
     """Return ``backend`` if it names a usable tier, else raise ValueError listing valid names."""
-    if backend not in TIERS:
+    if not isinstance(backend, str) or backend not in TIERS:
         raise ValueError(f"{origin}={backend!r} is not a fastloss backend; "
                          f"valid names: {', '.join(TIERS)}")
     if _load_tier(backend) is None:
@@ -125,8 +125,20 @@ def check_backend(backend, origin="backend"):
     return backend
 
 
+_resolved = {}
+
+
 def kernel(loss_name, backend=None, variant=""):
     """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
     (None = default backend)."""
-    tier = default_backend() if backend is None else check_backend(backend)
-    return getattr(_tier_modules[tier], loss_name + variant)
+    # The tier module is cached by what decides it (the environment variable is read on
+    # every call, so changing it takes effect at once): this runs on every loss call. The
+    # kernel itself is looked up afresh, so a replaced module attribute is seen.
+    if backend is not None and not isinstance(backend, str):
+        check_backend(backend)  # raises: not a name
+    key = (backend, os.environ.get(ENV_BACKEND) if backend is None else None)
+    module = _resolved.get(key)
+    if module is None:
+        tier = default_backend() if backend is None else check_backend(backend)
+        module = _resolved[key] = _tier_modules[tier]
+    return getattr(module, loss_name + variant)

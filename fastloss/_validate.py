@@ -18,12 +18,21 @@ import numbers
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOAT_DTYPES
+_INTP = np.dtype(np.intp)
+
+try:  # one C pass instead of several NumPy passes (see kernels/checks.pyx)
+    from fastloss._cython import checks as _checks
+except ImportError:
+    _checks = None
 
 
 def float_dtype_of(name, a):
     """The float dtype an array computes in: float32/float64 as given, float16 -> float32,
     bool/integers -> float64. Anything else (complex, object, strings) is a TypeError."""
     dt = a.dtype
+    if dt is _F64 or dt is _F32:  # the common case, first: this runs on every call
+        return dt
     if dt.kind == "f":
         if dt.itemsize > 8:
             raise TypeError(f"{name} has dtype {dt}; fastloss computes in float32 or float64")
@@ -52,11 +61,12 @@ def promote(named_arrays):
     the float arrays (float32 with float64 -> float64, never an error). Integer and bool
     arrays take the float dtype of the others (integer targets do not widen float32
     predictions); only when no array is float is the result float64."""
-    dts = [float_dtype_of(name, a) for name, a in named_arrays]
-    floats = [d for d, (_, a) in zip(dts, named_arrays) if a.dtype.kind == "f"]
-    if not floats:
-        return np.dtype(np.float64)
-    return np.dtype(np.float64) if any(d == np.float64 for d in floats) else np.dtype(np.float32)
+    result = None
+    for name, a in named_arrays:
+        dt = float_dtype_of(name, a)
+        if a.dtype.kind == "f" and result is not _F64:
+            result = dt
+    return result or _F64
 
 
 def contiguous(a, dtype):
@@ -67,30 +77,54 @@ def contiguous(a, dtype):
 def labels(name, y, n, num_classes, ignore_index=None):
     """Validate integer class labels of length ``n`` with values in ``[0, num_classes)``
     (``ignore_index`` also allowed when given). Returns a C-contiguous ``np.intp`` array."""
+    return class_labels(name, y, n, num_classes, ignore_index)[0]
+
+
+def class_labels(name, y, n, num_classes, ignore_index=None):
+    """:func:`labels`, also returning the number of labels that are not ``ignore_index``."""
     y = as_array(name, y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
     check_ndim(name, y, 1, f"(N,) = ({n},)")
     if y.shape[0] != n:
         raise ValueError(f"{name} has {y.shape[0]} labels but there are N={n} samples")
-    if n:
-        # min/max on the original dtype: a uint64 label >= 2**63 must not wrap to
-        # a small number when cast to intp below.
-        lo, hi = y.min(), y.max()
-        if ignore_index is not None and (lo == ignore_index or hi == ignore_index):
-            valid = y[y != ignore_index]
-            lo, hi = (valid.min(), valid.max()) if valid.size else (0, 0)
-        if lo < 0 or hi >= num_classes:
-            bad = lo if lo < 0 else hi
-            allowed = f"[0, {num_classes})"
-            if ignore_index is not None:
-                allowed += f" or ignore_index={ignore_index}"
-            raise ValueError(f"{name} contains label {int(bad)} outside {allowed}")
-    return np.ascontiguousarray(y, dtype=np.intp)
+    if y.dtype.kind == "u" and y.dtype.itemsize >= _INTP.itemsize:
+        # Range first, on the original dtype: a uint64 label >= 2**63 must not wrap to a
+        # small number when cast to intp.
+        lo, hi, kept = _label_range_numpy(y, ignore_index)
+        _check_range(name, lo, hi, kept, num_classes, ignore_index)
+        return np.ascontiguousarray(y, dtype=np.intp), kept
+    y = np.ascontiguousarray(y, dtype=np.intp)
+    if _checks is not None:
+        has_ignore = ignore_index is not None and -2**63 <= ignore_index < 2**63
+        lo, hi, kept = _checks.label_range(y, has_ignore, ignore_index if has_ignore else 0)
+    else:
+        lo, hi, kept = _label_range_numpy(y, ignore_index)
+    _check_range(name, lo, hi, kept, num_classes, ignore_index)
+    return y, kept
+
+
+def _label_range_numpy(y, ignore_index):
+    if ignore_index is not None:
+        y = y[y != ignore_index]
+    return (y.min(), y.max(), y.shape[0]) if y.shape[0] else (0, 0, 0)
+
+
+def _check_range(name, lo, hi, kept, num_classes, ignore_index):
+    if kept and (lo < 0 or hi >= num_classes):
+        bad = lo if lo < 0 else hi
+        allowed = f"[0, {num_classes})"
+        if ignore_index is not None:
+            allowed += f" or ignore_index={ignore_index}"
+        raise ValueError(f"{name} contains label {int(bad)} outside {allowed}")
 
 
 def nonnegative_finite(name, value):
     """A real, finite, non-negative scalar (``reg``, ``delta``, ``margin`` ...) as float."""
+    if type(value) is float or type(value) is int:  # fast path, skips the ABC checks below
+        if value >= 0 and value != math.inf:
+            return float(value)
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
@@ -152,6 +186,8 @@ def unit_interval(name, value):
 
 
 def integer(name, value):
+    if type(value) is int:
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     return int(value)
@@ -185,6 +221,11 @@ def pair(pred_name, pred, target_name, target):
 
 def signs(name, t):
     """Binary targets must be exactly -1 or +1 (after conversion to the float dtype)."""
+    if _checks is not None:
+        i = _checks.first_non_sign(t)
+        if i >= 0:
+            raise ValueError(f"{name} must contain only -1 and +1, found {t[i]!r}")
+        return
     ok = (t == 1) | (t == -1)
     if not ok.all():
         bad = t[~ok][0]
