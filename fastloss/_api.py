@@ -14,6 +14,15 @@ from . import _chunked, _registry, _validate
 _REG_BLOCK_BYTES = 1 << 20
 
 
+def _appended_doc(text):
+    """Decorator: append the shared ``text`` to a function's docstring. (A docstring
+    written as ``"..." + TEXT`` is an expression, not a docstring: ``__doc__`` would be None.)"""
+    def decorate(func):
+        func.__doc__ = (func.__doc__ or "") + text
+        return func
+    return decorate
+
+
 def _add_l2(loss_sum, scale, dW, W, reg):
     """Mean loss plus ``reg * sum(W**2)``; adds ``2 reg W`` to dW in place."""
     loss = loss_sum * scale
@@ -43,16 +52,36 @@ def _linear(name, W, X, y, reg, options, backend, chunk_size):
     return _add_l2(total, scale, dW, W, reg)
 
 
-_CHUNK_DOC = """
-    chunk_size : int or None. Rows of X per chunk on the chunked path: scores of a chunk
-        by one BLAS product into a reused (chunk_size, C) buffer, the gradient
+_LINEAR_DOC = """
+    Parameters
+    ----------
+    W : array (D, C) of weights.  X : array (N, D) of samples, N >= 1.
+    y : int array (N,) of labels in [0, C).  reg : float >= 0 (L2 strength).
+    backend : "loop" | "numpy" | "numba" | "cython" | None (default: fastest available,
+        or the environment variable FASTLOSS_BACKEND).
+    chunk_size : int >= 1 or None. Rows of X per chunk on the chunked path: scores of a
+        chunk by one BLAS product into a reused (chunk_size, C) buffer, the gradient
         coefficients computed in place over it, ``dW += Xc^T G`` by BLAS; no N x C array
         exists. None: the numpy tier computes unchunked (its N x C temporaries), the
         numba and cython tiers use their fused kernels while W fits in 1 MiB and chunks
         of 32 MiB of scores beyond. The loop tier ignores it (it holds one row of scores).
+
+    Returns
+    -------
+    (loss, dW): loss a Python float; dW with W's shape and the common float dtype of W
+    and X (float32 stays float32, float64 wins when mixed; float16 computes in float32;
+    integer inputs in float64). Long sums accumulate in float64. Any layout works; inputs
+    are never modified. NaN: a NaN in W or X makes the loss NaN.
+
+    Raises
+    ------
+    ValueError for wrong ndim, mismatched N or D, an empty batch (N=0), C=0, a label
+    outside [0, C), a negative or non-finite reg/option, a chunk_size < 1, an unknown
+    backend. TypeError for non-numeric arrays, non-integer labels or chunk_size.
 """
 
 
+@_appended_doc(_LINEAR_DOC)
 def svm_loss(W, X, y, reg=0.0, *, delta=1.0, backend=None, chunk_size=None):
     """Multiclass SVM (Weston-Watkins / CS231n) loss of a linear classifier and its gradient.
 
@@ -61,33 +90,14 @@ def svm_loss(W, X, y, reg=0.0, *, delta=1.0, backend=None, chunk_size=None):
         L  = 1/N sum_i sum_{j != y_i} max(0, S_ij - S_{i,y_i} + delta) + reg * sum(W**2)
         dW = 1/N X^T G + 2 reg W,  G_ij = [m_ij > 0] for j != y_i,  G_{i,y_i} = -sum_j [m_ij > 0]
 
-    where ``m_ij = S_ij - S_{i,y_i} + delta``. A margin of exactly 0 contributes a zero
-    subgradient (strict ``>``).
-
-    Parameters
-    ----------
-    W : array (D, C) of weights.  X : array (N, D) of samples, N >= 1.
-    y : int array (N,) of labels in [0, C).  reg : float >= 0.  delta : float >= 0.
-    backend : "loop" | "numpy" | "numba" | "cython" | None (default: fastest available,
-        or the environment variable FASTLOSS_BACKEND).
-
-    Returns
-    -------
-    (loss, dW): loss a Python float; dW with W's shape and the common float dtype of W
-    and X (float32 stays float32, float64 wins when mixed; float16 computes in float32;
-    integer inputs in float64). Any layout works; inputs are never modified. NaN in W or
-    X propagates to the loss.
-
-    Raises
-    ------
-    ValueError for wrong ndim, mismatched N or D, empty batch, a label outside [0, C),
-    negative or non-finite reg/delta, a chunk_size < 1, an unknown backend. TypeError for
-    non-numeric arrays, non-integer labels or chunk_size.
-    """ + _CHUNK_DOC
+    where ``m_ij = S_ij - S_{i,y_i} + delta``, ``delta`` >= 0. A margin of exactly 0
+    contributes a zero subgradient (strict ``>``); a NaN margin counts as active.
+    """
     delta = _validate.nonnegative_finite("delta", delta)
     return _linear("svm", W, X, y, reg, (delta,), backend, chunk_size)
 
 
+@_appended_doc(_LINEAR_DOC)
 def softmax_loss(W, X, y, reg=0.0, *, backend=None, chunk_size=None):
     """Softmax (cross-entropy) loss of a linear classifier and its gradient.
 
@@ -98,9 +108,7 @@ def softmax_loss(W, X, y, reg=0.0, *, backend=None, chunk_size=None):
 
     Every tier computes ``-log P_{i,y_i}`` as ``logsumexp(S_i) - S_{i,y_i}`` with the row
     maximum subtracted first, so scores in the thousands neither overflow nor give log(0).
-
-    Parameters, returns and errors as :func:`svm_loss` (without ``delta``).
-    """ + _CHUNK_DOC
+    """
     return _linear("softmax", W, X, y, reg, (), backend, chunk_size)
 
 
@@ -116,10 +124,11 @@ _REDUCTION_DOC = """
     Returns ``(loss, grad)``: loss a Python float (an array of the input's shape for
     "none"), grad of the first argument's shape. Both use the common float dtype of the
     inputs (float32 stays float32, float64 wins when mixed, integer targets take the
-    prediction's dtype, float16 computes in float32). Shapes must be exactly equal (no
-    broadcasting). NaN in an input propagates to the loss. Inputs are never modified.
+    prediction's dtype, float16 computes in float32); long sums accumulate in float64.
+    Shapes must be exactly equal (no broadcasting). NaN: a NaN in an input makes the loss
+    NaN (a hinge-type margin that is NaN counts as active). Inputs are never modified.
 
-    Raises ValueError for mismatched shapes, an empty input, a bad option value or
+    Raises ValueError for mismatched shapes, an empty input (N=0), a bad option value or
     reduction, an unknown backend; TypeError for non-numeric input.
 """
 
@@ -146,54 +155,60 @@ def _elementwise(name, pred, target, options, reduction, backend, names=("pred",
     return _reduced(total, scale, reduction, loss_out, grad, shape, shape)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
     """Binary hinge loss on raw predictions with targets in {-1, +1}.
 
     l_k = max(0, margin - t_k p_k);  dl_k/dp_k = -t_k where t_k p_k < margin, else 0
     (strict: exactly at the margin the subgradient is 0). Under "mean" grad = -t/N on the
     active elements. ``margin`` >= 0; target values other than -1/+1 raise ValueError.
-    """ + _REDUCTION_DOC
+    """
     margin = _validate.nonnegative_finite("margin", margin)
     return _elementwise("hinge", pred, target, (margin,), reduction, backend,
                         check_target=_validate.signs)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def squared_hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
     """Squared binary hinge loss, targets in {-1, +1}.
 
     l_k = max(0, margin - t_k p_k)^2;  dl_k/dp_k = -2 t_k max(0, margin - t_k p_k).
-    """ + _REDUCTION_DOC
+    """
     margin = _validate.nonnegative_finite("margin", margin)
     return _elementwise("squared_hinge", pred, target, (margin,), reduction, backend,
                         check_target=_validate.signs)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def mse_loss(pred, target, *, reduction="mean", backend=None):
     """Mean squared error, as torch.nn.functional.mse_loss.
 
     l_k = (p_k - t_k)^2;  dl_k/dp_k = 2 (p_k - t_k) (so 2(x - t)/N under "mean").
-    """ + _REDUCTION_DOC
+    """
     return _elementwise("mse", pred, target, (), reduction, backend)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def l1_loss(pred, target, *, reduction="mean", backend=None):
     """Mean absolute error, as torch.nn.functional.l1_loss.
 
     l_k = |p_k - t_k|;  dl_k/dp_k = sign(p_k - t_k) with sign(0) = 0.
-    """ + _REDUCTION_DOC
+    """
     return _elementwise("l1", pred, target, (), reduction, backend)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def huber_loss(pred, target, *, delta=1.0, reduction="mean", backend=None):
     """Huber loss, as torch.nn.functional.huber_loss.
 
     d = p - t;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
     dl/dp = d if |d| <= delta else delta sign(d). ``delta`` > 0.
-    """ + _REDUCTION_DOC
+    """
     delta = _validate.positive_finite("delta", delta)
     return _elementwise("huber", pred, target, (delta,), reduction, backend)
 
 
+@_appended_doc(_REDUCTION_DOC)
 def bce_with_logits_loss(logits, target, *, weight=None, pos_weight=None, reduction="mean",
                          backend=None):
     """Binary cross-entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits.
@@ -206,12 +221,13 @@ def bce_with_logits_loss(logits, target, *, weight=None, pos_weight=None, reduct
     softplus(x) = max(x, 0) + log1p(exp(-|x|)): finite for logits of +-1e3 and beyond.
     "mean" divides by the number of elements (not by the weights). Targets are not
     range-checked (soft labels allowed), as torch.
-    """ + _REDUCTION_DOC
+    """
     return _elementwise("bce_with_logits", logits, target, (), reduction, backend,
                         names=("logits", "target"),
                         weights=(("weight", weight), ("pos_weight", pos_weight)))
 
 
+@_appended_doc(_REDUCTION_DOC)
 def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=None):
     """Multiclass hinge (Weston-Watkins / CS231n) on a score matrix.
 
@@ -220,7 +236,7 @@ def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=Non
         dl_i/ds_ij = [m_ij > 0] (j != y_i),  dl_i/ds_{i,y_i} = -sum_{j != y_i} [m_ij > 0]
     with m_ij the margin inside the max; exactly 0 contributes nothing (strict >).
     "mean" divides by N; "none" returns the (N,) per-sample losses.
-    """ + _REDUCTION_DOC
+    """
     s = _validate.scores("scores", scores)
     dtype = _validate.promote([("scores", s)])
     y = _validate.labels("y", y, s.shape[0], s.shape[1])
@@ -231,6 +247,7 @@ def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=Non
                         scale_mean=1.0 / s.shape[0])
 
 
+@_appended_doc(_REDUCTION_DOC)
 def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
                        reduction="mean", backend=None):
     """Cross-entropy on logits, as torch.nn.functional.cross_entropy (2-D input).
@@ -249,7 +266,7 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     of +-1e4 give exact finite values (never log(0), no clipping).
     Labels outside [0, C) other than ignore_index raise ValueError; label_smoothing must
     be in [0, 1]; weight must be (C,); probability targets must have the logits' shape.
-    """ + _REDUCTION_DOC
+    """
     z = _validate.scores("logits", logits)
     ignore_index = _validate.integer("ignore_index", ignore_index)
     eps = _validate.unit_interval("label_smoothing", label_smoothing)
