@@ -40,10 +40,11 @@ def _add_l2(loss_sum, scale, dW, W, reg):
     return float(loss), dW
 
 
-def _linear(name, W, X, y, reg, options, backend, chunk_size):
+def _linear(name, W, X, y, reg, options, backend, chunk_size, grad_out):
+    raw = {"W": W, "X": X, "y": y}
     W, X, y, reg = _validate.linear_inputs(W, X, y, reg)
     chunk_size = _validate.optional_positive_int("chunk_size", chunk_size)
-    dW = np.empty_like(W)
+    dW = _validate.grad_out(grad_out, W.shape, W.dtype, raw)
     scale = 1.0 / X.shape[0]
     if _chunked.use_chunks(backend, W, chunk_size):
         total = _chunked.linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size)
@@ -65,6 +66,11 @@ _LINEAR_DOC = """
         exists. None: the numpy tier computes unchunked (its N x C temporaries), the
         numba and cython tiers use their fused kernels while W fits in 1 MiB and chunks
         of 32 MiB of scores beyond. The loop tier ignores it (it holds one row of scores).
+    grad_out : None, or a C-contiguous writeable array of the gradient's shape and dtype
+        (the computed dtype below) that receives the gradient and is returned: a training
+        loop that reuses its gradient buffer saves an allocation per call (at 10^7
+        elements the fresh pages cost as much as the loss itself). It must not overlap
+        any input (inputs are never modified).
 
     Returns
     -------
@@ -77,12 +83,14 @@ _LINEAR_DOC = """
     ------
     ValueError for wrong ndim, mismatched N or D, an empty batch (N=0), C=0, a label
     outside [0, C), a negative or non-finite reg/option, a chunk_size < 1, an unknown
-    backend. TypeError for non-numeric arrays, non-integer labels or chunk_size.
+    backend, a grad_out of the wrong shape, dtype or layout or overlapping an input.
+    TypeError for non-numeric arrays, non-integer labels or chunk_size, a grad_out that
+    is not an ndarray.
 """
 
 
 @_appended_doc(_LINEAR_DOC)
-def svm_loss(W, X, y, reg=0.0, *, delta=1.0, backend=None, chunk_size=None):
+def svm_loss(W, X, y, reg=0.0, *, delta=1.0, backend=None, chunk_size=None, grad_out=None):
     """Multiclass SVM (Weston-Watkins / CS231n) loss of a linear classifier and its gradient.
 
     Formula, with scores ``S = X W``::
@@ -94,11 +102,11 @@ def svm_loss(W, X, y, reg=0.0, *, delta=1.0, backend=None, chunk_size=None):
     contributes a zero subgradient (strict ``>``); a NaN margin counts as active.
     """
     delta = _validate.nonnegative_finite("delta", delta)
-    return _linear("svm", W, X, y, reg, (delta,), backend, chunk_size)
+    return _linear("svm", W, X, y, reg, (delta,), backend, chunk_size, grad_out)
 
 
 @_appended_doc(_LINEAR_DOC)
-def softmax_loss(W, X, y, reg=0.0, *, backend=None, chunk_size=None):
+def softmax_loss(W, X, y, reg=0.0, *, backend=None, chunk_size=None, grad_out=None):
     """Softmax (cross-entropy) loss of a linear classifier and its gradient.
 
     Formula, with scores ``S = X W`` and ``P = softmax(S)`` row-wise::
@@ -109,7 +117,7 @@ def softmax_loss(W, X, y, reg=0.0, *, backend=None, chunk_size=None):
     Every tier computes ``-log P_{i,y_i}`` as ``logsumexp(S_i) - S_{i,y_i}`` with the row
     maximum subtracted first, so scores in the thousands neither overflow nor give log(0).
     """
-    return _linear("softmax", W, X, y, reg, (), backend, chunk_size)
+    return _linear("softmax", W, X, y, reg, (), backend, chunk_size, grad_out)
 
 
 # ---------------------------------------------------------------------------
@@ -120,6 +128,11 @@ _REDUCTION_DOC = """
         (return the per-element loss array; the gradient is then that of their sum).
     backend : "loop" | "numpy" | "numba" | "cython" | None (default: fastest available,
         or the environment variable FASTLOSS_BACKEND).
+    grad_out : None, or a C-contiguous writeable array of the gradient's shape and dtype
+        (the computed dtype below) that receives the gradient and is returned: a training
+        loop that reuses its gradient buffer saves an allocation per call (at 10^7
+        elements the fresh pages cost as much as the loss itself). It must not overlap
+        any input (inputs are never modified).
 
     Returns ``(loss, grad)``: loss a Python float (an array of the input's shape for
     "none"), grad of the first argument's shape. Both use the common float dtype of the
@@ -129,18 +142,21 @@ _REDUCTION_DOC = """
     NaN (a hinge-type margin that is NaN counts as active). Inputs are never modified.
 
     Raises ValueError for mismatched shapes, an empty input (N=0), a bad option value or
-    reduction, an unknown backend; TypeError for non-numeric input.
+    reduction, an unknown backend, a grad_out of the wrong shape, dtype or layout or
+    overlapping an input; TypeError for non-numeric input or a grad_out not an ndarray.
 """
 
 
-def _reduced(total, scale, reduction, loss_out, grad, loss_shape, grad_shape):
+def _reduced(total, scale, reduction, loss_out, grad, loss_shape, grad_shape, grad_out):
+    grad = grad_out if grad_out is not None else grad.reshape(grad_shape)
     if reduction == "none":
-        return loss_out.reshape(loss_shape), grad.reshape(grad_shape)
-    return float(total * scale), grad.reshape(grad_shape)
+        return loss_out.reshape(loss_shape), grad
+    return float(total * scale), grad
 
 
-def _elementwise(name, pred, target, options, reduction, backend, names=("pred", "target"),
+def _elementwise(name, pred, target, options, reduction, backend, grad_out, names=("pred", "target"),
                  check_target=None, weights=()):
+    raw = {names[0]: pred, names[1]: target, **dict(weights)}
     pred, target, shape = _validate.pair(names[0], pred, names[1], target)
     reduction = _validate.reduction(reduction)
     if check_target is not None:
@@ -150,13 +166,13 @@ def _elementwise(name, pred, target, options, reduction, backend, names=("pred",
     n = pred.shape[0]
     scale = 1.0 / n if reduction == "mean" else 1.0
     loss_out = np.empty(n if reduction == "none" else 0, pred.dtype)
-    grad = np.empty_like(pred)
+    grad = _validate.grad_out(grad_out, shape, pred.dtype, raw).reshape(-1)
     total = kern(pred, target, *weights, *options, scale, loss_out, grad)
-    return _reduced(total, scale, reduction, loss_out, grad, shape, shape)
+    return _reduced(total, scale, reduction, loss_out, grad, shape, shape, grad_out)
 
 
 @_appended_doc(_REDUCTION_DOC)
-def hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
+def hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None, grad_out=None):
     """Binary hinge loss on raw predictions with targets in {-1, +1}.
 
     l_k = max(0, margin - t_k p_k);  dl_k/dp_k = -t_k where t_k p_k < margin, else 0
@@ -164,53 +180,53 @@ def hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
     active elements. ``margin`` >= 0; target values other than -1/+1 raise ValueError.
     """
     margin = _validate.nonnegative_finite("margin", margin)
-    return _elementwise("hinge", pred, target, (margin,), reduction, backend,
+    return _elementwise("hinge", pred, target, (margin,), reduction, backend, grad_out,
                         check_target=_validate.signs)
 
 
 @_appended_doc(_REDUCTION_DOC)
-def squared_hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None):
+def squared_hinge_loss(pred, target, *, margin=1.0, reduction="mean", backend=None, grad_out=None):
     """Squared binary hinge loss, targets in {-1, +1}.
 
     l_k = max(0, margin - t_k p_k)^2;  dl_k/dp_k = -2 t_k max(0, margin - t_k p_k).
     """
     margin = _validate.nonnegative_finite("margin", margin)
-    return _elementwise("squared_hinge", pred, target, (margin,), reduction, backend,
+    return _elementwise("squared_hinge", pred, target, (margin,), reduction, backend, grad_out,
                         check_target=_validate.signs)
 
 
 @_appended_doc(_REDUCTION_DOC)
-def mse_loss(pred, target, *, reduction="mean", backend=None):
+def mse_loss(pred, target, *, reduction="mean", backend=None, grad_out=None):
     """Mean squared error, as torch.nn.functional.mse_loss.
 
     l_k = (p_k - t_k)^2;  dl_k/dp_k = 2 (p_k - t_k) (so 2(x - t)/N under "mean").
     """
-    return _elementwise("mse", pred, target, (), reduction, backend)
+    return _elementwise("mse", pred, target, (), reduction, backend, grad_out)
 
 
 @_appended_doc(_REDUCTION_DOC)
-def l1_loss(pred, target, *, reduction="mean", backend=None):
+def l1_loss(pred, target, *, reduction="mean", backend=None, grad_out=None):
     """Mean absolute error, as torch.nn.functional.l1_loss.
 
     l_k = |p_k - t_k|;  dl_k/dp_k = sign(p_k - t_k) with sign(0) = 0.
     """
-    return _elementwise("l1", pred, target, (), reduction, backend)
+    return _elementwise("l1", pred, target, (), reduction, backend, grad_out)
 
 
 @_appended_doc(_REDUCTION_DOC)
-def huber_loss(pred, target, *, delta=1.0, reduction="mean", backend=None):
+def huber_loss(pred, target, *, delta=1.0, reduction="mean", backend=None, grad_out=None):
     """Huber loss, as torch.nn.functional.huber_loss.
 
     d = p - t;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
     dl/dp = d if |d| <= delta else delta sign(d). ``delta`` > 0.
     """
     delta = _validate.positive_finite("delta", delta)
-    return _elementwise("huber", pred, target, (delta,), reduction, backend)
+    return _elementwise("huber", pred, target, (delta,), reduction, backend, grad_out)
 
 
 @_appended_doc(_REDUCTION_DOC)
 def bce_with_logits_loss(logits, target, *, weight=None, pos_weight=None, reduction="mean",
-                         backend=None):
+                         backend=None, grad_out=None):
     """Binary cross-entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits.
 
     With sigma the logistic function, w = weight and q = pos_weight (each broadcast to the
@@ -222,13 +238,13 @@ def bce_with_logits_loss(logits, target, *, weight=None, pos_weight=None, reduct
     "mean" divides by the number of elements (not by the weights). Targets are not
     range-checked (soft labels allowed), as torch.
     """
-    return _elementwise("bce_with_logits", logits, target, (), reduction, backend,
+    return _elementwise("bce_with_logits", logits, target, (), reduction, backend, grad_out,
                         names=("logits", "target"),
                         weights=(("weight", weight), ("pos_weight", pos_weight)))
 
 
 @_appended_doc(_REDUCTION_DOC)
-def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=None):
+def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=None, grad_out=None):
     """Multiclass hinge (Weston-Watkins / CS231n) on a score matrix.
 
     scores (N, C), y (N,) integer labels in [0, C):
@@ -237,6 +253,7 @@ def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=Non
     with m_ij the margin inside the max; exactly 0 contributes nothing (strict >).
     "mean" divides by N; "none" returns the (N,) per-sample losses.
     """
+    raw = {"scores": scores, "y": y}
     s = _validate.scores("scores", scores)
     dtype = _validate.promote([("scores", s)])
     y = _validate.labels("y", y, s.shape[0], s.shape[1])
@@ -244,12 +261,12 @@ def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=Non
     reduction = _validate.reduction(reduction)
     s = _validate.contiguous(s, dtype)
     return _scores_call("multiclass_hinge", s, y, (delta,), reduction, backend,
-                        scale_mean=1.0 / s.shape[0])
+                        1.0 / s.shape[0], grad_out, raw)
 
 
 @_appended_doc(_REDUCTION_DOC)
 def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
-                       reduction="mean", backend=None):
+                       reduction="mean", backend=None, grad_out=None):
     """Cross-entropy on logits, as torch.nn.functional.cross_entropy (2-D input).
 
     logits (N, C). target either integer class indices (N,) or class probabilities (N, C)
@@ -267,6 +284,7 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     Labels outside [0, C) other than ignore_index raise ValueError; label_smoothing must
     be in [0, 1]; weight must be (C,); probability targets must have the logits' shape.
     """
+    raw = {"logits": logits, "target": target, "weight": weight}
     z = _validate.scores("logits", logits)
     ignore_index = _validate.integer("ignore_index", ignore_index)
     eps = _validate.unit_interval("label_smoothing", label_smoothing)
@@ -281,7 +299,7 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
         denom = float(np.sum(w[y[y != ignore_index]], dtype=np.float64)) if w.shape[0] else float(kept)
         scale_mean = 1.0 / denom if denom else float("nan")
         return _scores_call("cross_entropy", _validate.contiguous(z, dtype), y,
-                            (w, ignore_index, eps), reduction, backend, scale_mean)
+                            (w, ignore_index, eps), reduction, backend, scale_mean, grad_out, raw)
     if t.dtype.kind != "f":
         raise TypeError(f"target must be integer class indices or float class probabilities, "
                         f"got dtype {t.dtype}")
@@ -290,14 +308,14 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     dtype = _validate.promote([("logits", z), ("target", t)])
     w = _validate.class_weight(weight, c, dtype)
     return _scores_call("cross_entropy", _validate.contiguous(z, dtype), _validate.contiguous(t, dtype),
-                        (w, eps), reduction, backend, 1.0 / n, variant="_probs")
+                        (w, eps), reduction, backend, 1.0 / n, grad_out, raw, variant="_probs")
 
 
-def _scores_call(name, s, target, options, reduction, backend, scale_mean, variant=""):
+def _scores_call(name, s, target, options, reduction, backend, scale_mean, grad_out, raw, variant=""):
     kern = _registry.kernel(name, backend, variant)
     n = s.shape[0]
     scale = scale_mean if reduction == "mean" else 1.0
     loss_out = np.empty(n if reduction == "none" else 0, s.dtype)
-    grad = np.empty_like(s)
+    grad = _validate.grad_out(grad_out, s.shape, s.dtype, raw)
     total = kern(s, target, *options, scale, loss_out, grad)
-    return _reduced(total, scale, reduction, loss_out, grad, (n,), s.shape)
+    return _reduced(total, scale, reduction, loss_out, grad, (n,), s.shape, grad_out)

@@ -203,6 +203,28 @@ def optional_positive_int(name, value):
     return value
 
 
+def grad_out(out, shape, dtype, inputs):
+    """The array the gradient is written to: a fresh one when ``out`` is None, else ``out``
+    after checking it is a C-contiguous writeable ndarray of ``shape`` and ``dtype`` that
+    shares no memory with any array in ``inputs`` (name -> the caller's argument)."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"grad_out must be a numpy array, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"grad_out has shape {out.shape}; the gradient's shape is {tuple(shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"grad_out has dtype {out.dtype}; this call computes in {dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("grad_out must be C-contiguous and writeable")
+    for name, a in inputs.items():
+        # may_share_memory compares address ranges only: cheap, and an interleaved view
+        # that does not really overlap is refused too (inputs are never modified).
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a):
+            raise ValueError(f"grad_out shares memory with {name}; inputs are never modified")
+    return out
+
+
 def pair(pred_name, pred, target_name, target):
     """Validate an elementwise (prediction, target) pair of exactly equal shapes.
 

@@ -3,7 +3,7 @@ Generic over the registry: every array argument of every loss gets each treatmen
 import numpy as np
 import pytest
 
-from fastloss._cases import Case, make_case
+from fastloss._cases import Case, as_dtype, make_case
 
 from conftest import DTYPES, LOSS_VARIANT_IDS, LOSS_VARIANTS, assert_agree, call, reductions
 
@@ -85,3 +85,46 @@ def test_outputs_are_fresh_arrays(loss, variant, backend):
     assert not np.shares_memory(g1, g2)
     for a in case.args:
         assert not np.shares_memory(g1, a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss,variant", LOSS_VARIANTS, ids=LOSS_VARIANT_IDS)
+def test_grad_out_receives_the_gradient(loss, variant, dtype, backend):
+    """grad_out (filled with NaN first) gets exactly the gradient a fresh call returns,
+    for every reduction, and is the array returned."""
+    case = as_dtype(make_case(loss, rng=15, n=9, d=5, c=4, variant=variant), dtype)
+    for reduction in reductions(loss):
+        loss_value, grad = call(case, backend, reduction)
+        out = np.full_like(grad, np.nan)
+        loss_out, grad_out = call(case, backend, reduction, grad_out=out)
+        assert grad_out is out
+        np.testing.assert_array_equal(grad_out, grad)
+        np.testing.assert_array_equal(loss_out, loss_value)
+
+
+def _bad_outs(case):
+    g = case.args[case.grad_arg]
+    other = np.float32 if g.dtype == np.float64 else np.float64
+    read_only = np.empty_like(g)
+    read_only.flags.writeable = False
+    wide = np.empty(g.shape[:-1] + (2 * g.shape[-1],), g.dtype)
+    return {
+        "list": (g.tolist(), TypeError, "grad_out must be a numpy array"),
+        "shape": (np.empty(g.shape + (1,), g.dtype), ValueError, "grad_out has shape"),
+        "dtype": (np.empty(g.shape, other), ValueError, "grad_out has dtype"),
+        "strided": (wide[..., ::2], ValueError, "C-contiguous and writeable"),
+        "read-only": (read_only, ValueError, "C-contiguous and writeable"),
+        "an input": (g, ValueError, "grad_out shares memory with"),
+    }
+
+
+@pytest.mark.parametrize("bad", ["list", "shape", "dtype", "strided", "read-only", "an input"])
+@pytest.mark.parametrize("loss,variant", LOSS_VARIANTS, ids=LOSS_VARIANT_IDS)
+def test_bad_grad_out_is_refused(loss, variant, bad, backend):
+    case = make_case(loss, rng=16, n=6, d=4, c=3, variant=variant)
+    out, exc, msg = _bad_outs(case)[bad]
+    before = [a.copy() for a in case.args if isinstance(a, np.ndarray)]
+    with pytest.raises(exc, match=msg):
+        call(case, backend, grad_out=out)
+    for a, b in zip([a for a in case.args if isinstance(a, np.ndarray)], before):
+        np.testing.assert_array_equal(a, b)
