@@ -46,6 +46,20 @@ def test_run_produces_one_cell_per_loss_size_dtype_backend():
     assert all(c["speedup_vs_numpy"] == 1.0 for c in numpy_cells)
 
 
+def test_reused_gradient_cells_agree_and_say_so():
+    cells = run.run(losses=["mse", "softmax"], backends=["numpy", "cython"], dtypes=["float32"],
+                    sizes=TINY, repeat=2, min_time=0.001, reuse_grad=True)
+    assert cells and all(c["grad_out"] == "reused" for c in cells)
+    assert all(c["grad_max_rel_diff"] < 1e-4 for c in cells)
+
+
+def test_a_large_first_size_probes_the_loop_tier_instead_of_running_it():
+    sizes = {"linear": [("big", dict(n=100_000, d=50, c=10))]}
+    cells = run.run(losses=["svm"], backends=["loop", "numpy"], dtypes=["float64"], sizes=sizes,
+                    repeat=1, min_time=0.001, loop_budget=0.01)
+    assert "skipped" in next(c for c in cells if c["backend"] == "loop")
+
+
 def test_loop_tier_is_skipped_beyond_its_budget():
     cells = run.run(losses=["mse"], backends=["loop", "numpy"], dtypes=["float64"], sizes=TINY,
                     repeat=2, min_time=0.001, loop_budget=1e-9)

@@ -61,8 +61,9 @@ def header(info):
     v = ", ".join(f"{k} {val}" for k, val in info["versions"].items())
     triad = info.get("triad_gbps")
     bw = f" | triad {triad:.1f} GB/s" if triad else ""
+    reuse = " | gradient buffer reused (grad_out=)" if info.get("grad_out") == "reused" else ""
     return (f"fastloss bench | {info['date']} | {info['cpu']} | {info['cores']} cores, "
-            f"{info['threads']} threads{bw}\n{v}\ncommand: {info['command']}\n"
+            f"{info['threads']} threads{bw}{reuse}\n{v}\ncommand: {info['command']}\n"
             "time = median per call (p20-p80 spread); xnumpy / xloop / xtorch / xsklearn = that "
             "backend's time divided by this one's, same run (higher is faster);\n"
             "GB/s = bytes that must move (inputs read once, gradient written once) per second, "

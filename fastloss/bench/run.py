@@ -96,7 +96,8 @@ def _bytes_moved(case):
 
 
 def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_time=0.05,
-        loop_budget=2.0, seed=0, peers=(), threads=None, triad_gbps=None, progress=None):
+        loop_budget=2.0, seed=0, peers=(), threads=None, triad_gbps=None, progress=None,
+        reuse_grad=False):
     """Run the benchmark grid and return a list of cell dicts.
 
     ``sizes`` maps family (or loss name) -> list of (label, dict(n=, d=, c=)); default
@@ -104,7 +105,10 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
     work from the previous size of the same loss, fits in ``loop_budget`` seconds.
     ``peers`` names optional peers ("torch", "sklearn") timed on the same inputs.
     ``threads`` sets the compiled tiers' (and peers') thread count for the run.
-    ``progress(message)`` is called before each cell.
+    ``progress(message)`` is called before each cell. ``reuse_grad``: the numpy and
+    compiled tiers write into one gradient buffer per cell (``grad_out=``, as a training
+    loop that keeps its buffer) instead of a fresh array per call, whose new pages cost
+    about as much as a memory-bound loss at 10^7 elements.
     """
     losses = list(losses or _registry.LOSSES)
     available = _registry.available_backends()
@@ -131,7 +135,7 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
                 for dtype in dtypes:
                     case = base if dtype == "float64" else as_dtype(base, dtype)
                     new = _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
-                                      loop_budget, repeat, min_time, threads, progress)
+                                      loop_budget, repeat, min_time, threads, progress, reuse_grad)
                     for c in new:
                         if c["backend"] == "loop" and "median" in c:
                             loop_per_work = c["median"] / _work(dims)
@@ -156,13 +160,14 @@ def _probe_loop(loss, dims, seed):
 
 
 def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call, loop_budget,
-                repeat, min_time, threads, progress):
+                repeat, min_time, threads, progress, reuse_grad=False):
     loss, dtype = case.loss, case.args[case.grad_arg].dtype.name
     ref_name, ref_seconds, ref_out = ref_call
     ref = _as_f64(ref_out)
     common = {"loss": loss, "size": size_label, "n": dims["n"], "d": dims.get("d"), "c": dims["c"],
               "dtype": dtype, "reference": f"{ref_name} float64", "threads": threads,
-              "input_bytes": case.nbytes, "bytes_moved": _bytes_moved(case)}
+              "input_bytes": case.nbytes, "bytes_moved": _bytes_moved(case),
+              "grad_out": "reused" if reuse_grad else "fresh"}
     cells = []
     for backend in backends:
         if progress:
@@ -174,7 +179,7 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
         elif backend == "loop":
             cell.update(_time_loop(case, ref_call if dtype == "float64" else None, ref))
         else:
-            fn = (lambda b=backend: case(backend=b))
+            fn = _reusing(case, backend) if reuse_grad else (lambda b=backend: case(backend=b))
             cell.update(_time_cell(fn, repeat, min_time, ref, lambda out: out))
         cells.append(cell)
     for name in peers:
@@ -189,6 +194,19 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
         cells.append(cell)
     _speedups(cells)
     return cells
+
+
+def _reusing(case, backend):
+    """A call that passes the gradient of its first call back as ``grad_out`` from then on."""
+    buf = []
+
+    def fn():
+        if not buf:
+            out = case(backend=backend)
+            buf.append(out[1])
+            return out
+        return case(backend=backend, grad_out=buf[0])
+    return fn
 
 
 def _time_cell(fn, repeat, min_time, ref, result):
