@@ -20,11 +20,12 @@ Why this path exists: the fused compiled kernels (``fastloss._numba.linear``,
 W again for every block of rows, while BLAS blocks for the cache; and NumPy's tier
 materialises several N x C arrays (2 GiB each in float64 at N=8192, C=32000).
 
-Memory: one (R, C) score buffer, R chosen so that it holds ``CHUNK_BYTES`` (or the
-caller's ``chunk_size`` rows), one (D, cb) product buffer of at most ``BLOCK_BYTES``,
-plus dW, and a float64 accumulator of dW's shape when dW is float32 (the sum over
-chunks is long; each chunk's own sum over its R rows is BLAS's, in the input dtype,
-as in NumPy's tier).
+Memory: one (R, C) score buffer (R = ``CHUNK_ROWS`` or the caller's ``chunk_size``),
+one (D, cb) product buffer of at most ``BLOCK_BYTES``,
+plus dW itself. The sum over rows is BLAS's within a chunk, in the input dtype as in
+NumPy's tier, then dW adds the chunks' products (32 of them at N=8192, C=32000) in
+dW's dtype: a float64 accumulator for float32 dW would take twice dW's memory (65 MB
+here), more than the whole 5%-of-NumPy budget this path is held to.
 
 The GEMMs run outside any parallel region of numba or OpenMP: a BLAS call inside one
 would start BLAS's own threads per call.
@@ -33,12 +34,13 @@ import numpy as np
 
 from . import _registry
 
-# The score buffer's size: 32 MiB is large enough for GEMMs of well over 100 rows at
-# C = 32000 in float64 (BLAS runs near its peak from a few dozen rows) and small
-# against the NumPy tier's N x C temporaries.
-CHUNK_BYTES = 32 * 1024 * 1024
+# Rows per chunk: the chunk's rows are the inner dimension of the product Xc.T @ G, and
+# BLAS runs that near its peak from a few hundred rows on (measured at D=256, C=32000:
+# 131 rows took 1.1x the time of 524). Capped by CHUNK_CAP_BYTES of scores for huge C.
+CHUNK_ROWS = 256
+CHUNK_CAP_BYTES = 64 * 1024 * 1024
 # The (D, cb) buffer for one column block of Xc.T @ G before it is added into dW.
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
 # The fused compiled kernels are used while W fits in this many bytes (L2 holds W and a
 # gradient slab then); larger W goes through the chunks.
 FUSED_MAX_W_BYTES = 1024 * 1024
@@ -64,8 +66,9 @@ def use_chunks(backend, W, chunk_size):
 
 
 def chunk_rows(n, num_classes, itemsize, chunk_size=None):
-    """Rows per chunk: ``chunk_size`` when given, else as many as fit ``CHUNK_BYTES``."""
-    rows = chunk_size or max(1, CHUNK_BYTES // (num_classes * itemsize))
+    """Rows per chunk: ``chunk_size`` when given, else ``CHUNK_ROWS`` (fewer if their
+    scores would exceed ``CHUNK_CAP_BYTES``)."""
+    rows = chunk_size or max(1, min(CHUNK_ROWS, CHUNK_CAP_BYTES // (num_classes * itemsize)))
     return min(rows, n)
 
 
@@ -84,8 +87,7 @@ def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
     buf = np.empty((rows, c), W.dtype)
     cb = min(c, max(1, BLOCK_BYTES // (d * W.dtype.itemsize)))
     block = np.empty((d, cb), W.dtype)
-    acc = dW if dW.dtype == np.float64 else np.zeros(dW.shape, np.float64)
-    acc[...] = 0.0
+    dW[...] = 0.0
     no_loss_out = np.empty(0, W.dtype)
     total = 0.0
     for r0 in range(0, n, rows):
@@ -97,7 +99,5 @@ def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
             j1 = min(c, j0 + cb)
             out = block if j1 - j0 == cb else block[:, :j1 - j0]
             np.matmul(Xc.T, S[:, j0:j1], out=out)
-            acc[:, j0:j1] += out
-    if acc is not dW:
-        dW[...] = acc
+            dW[:, j0:j1] += out
     return total

@@ -62,7 +62,7 @@ def test_large_w_takes_chunks_in_compiled_tiers(loss, dtype, backend, monkeypatc
     from fastloss import _chunked
 
     monkeypatch.setattr(_chunked, "FUSED_MAX_W_BYTES", 0)
-    monkeypatch.setattr(_chunked, "CHUNK_BYTES", 7 * 12 * 8)
+    monkeypatch.setattr(_chunked, "CHUNK_ROWS", 7)
     monkeypatch.setattr(_chunked, "BLOCK_BYTES", 31 * 5 * 8)
     taken = []
     real = _chunked.linear_loss
