@@ -165,7 +165,7 @@ def _elementwise(name, pred, target, options, reduction, backend, grad_out, name
     kern = _registry.kernel(name, backend)
     n = pred.shape[0]
     scale = 1.0 / n if reduction == "mean" else 1.0
-    loss_out = np.empty(n if reduction == "none" else 0, pred.dtype)
+    loss_out = np.empty(n, pred.dtype) if reduction == "none" else _validate.empty(pred.dtype)
     grad = _validate.grad_out(grad_out, shape, pred.dtype, raw).reshape(-1)
     total = kern(pred, target, *weights, *options, scale, loss_out, grad)
     return _reduced(total, scale, reduction, loss_out, grad, shape, shape, grad_out)
@@ -315,7 +315,7 @@ def _scores_call(name, s, target, options, reduction, backend, scale_mean, grad_
     kern = _registry.kernel(name, backend, variant)
     n = s.shape[0]
     scale = scale_mean if reduction == "mean" else 1.0
-    loss_out = np.empty(n if reduction == "none" else 0, s.dtype)
+    loss_out = np.empty(n, s.dtype) if reduction == "none" else _validate.empty(s.dtype)
     grad = _validate.grad_out(grad_out, s.shape, s.dtype, raw)
     total = kern(s, target, *options, scale, loss_out, grad)
     return _reduced(total, scale, reduction, loss_out, grad, (n,), s.shape, grad_out)

@@ -257,7 +257,7 @@ def signs(name, t):
 def broadcast_weight(name, weight, shape, dtype):
     """``weight`` broadcast to ``shape`` and flattened (length 0 when ``weight`` is None)."""
     if weight is None:
-        return np.empty(0, dtype)
+        return EMPTY[dtype]
     w = as_array(name, weight)
     float_dtype_of(name, w)
     try:
@@ -277,10 +277,19 @@ def scores(name, s, y_name=None):
     return s
 
 
+# Length-0 arrays stand for "no weights" / "no per-sample losses" in the kernel calls;
+# shared ones save an allocation per call (nothing can be written into length 0).
+EMPTY = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
+
+
+def empty(dtype):
+    return EMPTY[dtype]
+
+
 def class_weight(weight, num_classes, dtype):
     """Per-class weight (C,) or length 0 when None."""
     if weight is None:
-        return np.empty(0, dtype)
+        return EMPTY[dtype]
     w = as_array("weight", weight)
     float_dtype_of("weight", w)
     if w.shape != (num_classes,):
