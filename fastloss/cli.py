@@ -89,6 +89,12 @@ def _check(args):
     return 0 if all(r["passed"] for r in rows) else 1
 
 
+def _threads(args):
+    from .bench import threads
+
+    return threads.main(backends=args.backend, quick=args.quick, out=args.out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="fastloss", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,6 +122,11 @@ def main(argv=None):
     c.add_argument("--loss", action="append", help="loss name (repeatable); default: all")
     c.add_argument("--backend", action="append", help="backend (repeatable); default: all available")
     c.set_defaults(func=_check)
+    t = sub.add_parser("threads", help="measure GIL release, compiled thread scaling and oversubscription")
+    t.add_argument("--backend", action="append", help="numba or cython (repeatable); default: both available")
+    t.add_argument("--quick", action="store_true", help="small sizes (seconds instead of a minute)")
+    t.add_argument("--out", default=DEFAULT_OUT, help=f"output folder for threads.json (default ./{DEFAULT_OUT})")
+    t.set_defaults(func=_threads)
     args = parser.parse_args(argv)
     if getattr(args, "dtype", "x") is None:
         args.dtype = ["float64", "float32"]
