@@ -162,7 +162,7 @@ def _elementwise(name, pred, target, options, reduction, backend, grad_out, name
     if check_target is not None:
         check_target(names[1], target)
     weights = tuple(_validate.broadcast_weight(wname, w, shape, pred.dtype) for wname, w in weights)
-    kern = _registry.kernel(name, backend)
+    kern = _registry.kernel(name, backend, dtype=pred.dtype)
     n = pred.shape[0]
     scale = 1.0 / n if reduction == "mean" else 1.0
     loss_out = np.empty(n, pred.dtype) if reduction == "none" else _validate.empty(pred.dtype)
@@ -312,7 +312,7 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
 
 
 def _scores_call(name, s, target, options, reduction, backend, scale_mean, grad_out, raw, variant=""):
-    kern = _registry.kernel(name, backend, variant)
+    kern = _registry.kernel(name, backend, variant, s.dtype)
     n = s.shape[0]
     scale = scale_mean if reduction == "mean" else 1.0
     loss_out = np.empty(n, s.dtype) if reduction == "none" else _validate.empty(s.dtype)

@@ -142,9 +142,26 @@ def check_backend(backend, origin="backend"):
 _resolved = {}
 
 
-def kernel(loss_name, backend=None, variant=""):
+_specialised = {}
+_C_TYPES = {"float32": "float", "float64": "double"}
+
+
+def _for_dtype(fn, dtype):
+    """A Cython fused-type kernel's specialisation for ``dtype``: calling it skips the
+    fused function's run-time dispatch on the argument types (~0.2 us of a ~7 us call at
+    N=64). Other kernels are returned as they are."""
+    if dtype is None or not hasattr(fn, "__signatures__"):
+        return fn
+    key = (fn, dtype)
+    found = _specialised.get(key)
+    if found is None:
+        found = _specialised[key] = fn[_C_TYPES[dtype.name]]
+    return found
+
+
+def kernel(loss_name, backend=None, variant="", dtype=None):
     """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
-    (None = default backend)."""
+    (None = default backend); with ``dtype``, specialised for it where the tier can."""
     # The tier module is cached by what decides it (the environment variable is read on
     # every call, so changing it takes effect at once): this runs on every loss call. The
     # kernel itself is looked up afresh, so a replaced module attribute is seen.
@@ -155,4 +172,4 @@ def kernel(loss_name, backend=None, variant=""):
     if module is None:
         tier = default_backend() if backend is None else check_backend(backend)
         module = _resolved[key] = _tier_modules[tier]
-    return getattr(module, loss_name + variant)
+    return _for_dtype(getattr(module, loss_name + variant), dtype)

@@ -64,13 +64,15 @@ def _bench(args):
     peers = peers_mod.available_peers() if args.peers else ()
     info = report.machine_info(threads=args.threads)
     info["triad_gbps"] = triad_gbps()
+    info["grad_out"] = "reused" if args.reuse_grad else "fresh"
     print(report.header(info), flush=True)
     total = sum(len(run.sizes_for(loss, sizes)) for loss in losses) * len(args.dtype) * (len(backends) + len(peers))
     step, close = _progress(total)
     try:
         cells = run.run(losses=losses, backends=backends, dtypes=args.dtype, sizes=sizes,
                         repeat=args.repeat, loop_budget=args.loop_budget, peers=peers,
-                        threads=args.threads, triad_gbps=info["triad_gbps"], progress=step)
+                        threads=args.threads, triad_gbps=info["triad_gbps"], progress=step,
+                        reuse_grad=args.reuse_grad)
     finally:
         close()
     print(report.table(cells))
@@ -113,6 +115,9 @@ def main(argv=None):
     b.add_argument("--loop-budget", type=float, default=2.0,
                    help="seconds per call the loop tier may take (extrapolated); default 2")
     b.add_argument("--peers", action="store_true", help="also time PyTorch and scikit-learn if installed")
+    b.add_argument("--reuse-grad", action="store_true",
+                   help="fastloss tiers write into one gradient buffer per cell (grad_out=), as in a "
+                        "training loop, instead of a fresh array per call")
     b.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
     b.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     b.add_argument("--compare", nargs=2, metavar=("OLD.json", "NEW.json"),

@@ -322,8 +322,13 @@ def _transposed(W, Cp, Dp):
 @njit(**_JIT)
 def _svm_chunk(Wt, X, y, C, delta, start, stop, slab):
     Cp = slab.shape[0]
-    S = np.empty((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
-    G = np.zeros((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
+    # Aligned like the slabs: with buffers at whatever address malloc gives, the results
+    # differed in the last bit between calls from the main thread and from other threads
+    # (other malloc arenas, other alignments; measured on softmax float64), so a result
+    # depended on the calling thread. Fixed alignment makes it bit-reproducible.
+    S = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
+    G = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
+    G[:, :] = 0
     slab[:, :] = 0
     loss = 0.0
     for b0 in range(start, stop, ROWS_PER_BLOCK):
@@ -338,9 +343,10 @@ def _svm_chunk(Wt, X, y, C, delta, start, stop, slab):
 @njit(**_JIT)
 def _softmax_chunk(Wt, X, y, C, start, stop, slab):
     Cp = slab.shape[0]
-    S = np.empty((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
-    G = np.zeros((ROWS_PER_BLOCK, Cp), dtype=X.dtype)
-    e = np.empty(C)
+    S = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
+    G = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
+    G[:, :] = 0
+    e = _aligned_empty(1, C, np.empty(0))[0]  # aligned: see _svm_chunk
     slab[:, :] = 0
     loss = 0.0
     for b0 in range(start, stop, ROWS_PER_BLOCK):

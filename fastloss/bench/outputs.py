@@ -19,7 +19,7 @@ COMPILED = ("numba", "cython")
 # Run facts repeated on every CSV row, then the cell columns in this order; any other
 # key some cell carries is appended after these, sorted by name.
 INFO_COLUMNS = ("machine", "platform", "cpu", "cores", "threads", "versions", "date",
-                "command", "triad_gbps")
+                "command", "triad_gbps", "cython_openmp", "grad_out")
 CELL_COLUMNS = ("loss", "size", "n", "d", "c", "dtype", "backend", "kind", "reference",
                 "skipped", "median", "p20", "p80", "number", "repeat", "first_call_s",
                 "speedup_vs_numpy", "speedup_vs_loop", "loss_abs_diff", "grad_max_abs_diff",

@@ -28,8 +28,14 @@ def machine_info(threads=None):
         except ImportError:
             pass
     threads = threads or fastloss.get_num_threads()
+    try:  # a Cython tier built without OpenMP runs serially: a table must say so
+        from fastloss._cython import openmp
+        cython_openmp = bool(openmp.have_openmp())
+    except ImportError:
+        cython_openmp = None
     return {"machine": platform.node(), "platform": platform.platform(), "cpu": cpu,
             "cores": os.cpu_count(), "threads": threads, "versions": versions,
+            "cython_openmp": cython_openmp,
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])}
 
@@ -62,6 +68,8 @@ def header(info):
     triad = info.get("triad_gbps")
     bw = f" | triad {triad:.1f} GB/s" if triad else ""
     reuse = " | gradient buffer reused (grad_out=)" if info.get("grad_out") == "reused" else ""
+    if info.get("cython_openmp") is False:
+        reuse += " | Cython tier built WITHOUT OpenMP (serial)"
     return (f"fastloss bench | {info['date']} | {info['cpu']} | {info['cores']} cores, "
             f"{info['threads']} threads{bw}{reuse}\n{v}\ncommand: {info['command']}\n"
             "time = median per call (p20-p80 spread); xnumpy / xloop / xtorch / xsklearn = that "
