@@ -116,3 +116,23 @@ def test_all_targets_ignored_gives_nan_mean_like_torch(backend):
     np.testing.assert_array_equal(grad, 0.0)
     total, _ = fastloss.cross_entropy_loss(Z, np.full(5, -100), reduction="sum", backend=backend)
     assert total == 0.0
+
+
+@pytest.mark.parametrize("pos", [0, 1023, 1024, 2999])
+@pytest.mark.parametrize("bad", [0.5, float("nan"), 0.0])
+def test_hinge_target_off_sign_anywhere_is_found(pos, bad, backend):
+    """The +-1 check scans in blocks: a bad value at a block's edge or the end is found."""
+    t = np.ones(3000)
+    t[pos] = bad
+    with pytest.raises(ValueError, match="target must contain only -1 and \\+1, found"):
+        fastloss.hinge_loss(np.zeros(3000), t, backend=backend)
+
+
+@pytest.mark.parametrize("pos", [0, 1023, 2999])
+def test_label_out_of_range_anywhere_is_found(pos, backend):
+    y = np.zeros(3000, dtype=np.int32)
+    y[pos] = 7
+    with pytest.raises(ValueError, match="target contains label 7 outside"):
+        fastloss.cross_entropy_loss(np.zeros((3000, 7)), y, backend=backend)
+    y[pos] = -100  # ignore_index: allowed anywhere
+    fastloss.cross_entropy_loss(np.zeros((3000, 7)), y, backend=backend)

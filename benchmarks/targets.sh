@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The performance targets of issue 5, each measured with the harness in one run and
+# written as results.json / report.md under OUT (default docs/issue5/after). About 12
+# minutes on the 2-core machine; run it on a quiet machine (nothing else busy).
+set -euo pipefail
+OUT=${1:-docs/issue5/after}
+PY=${PYTHON:-python}
+bench() { name=$1; shift; "$PY" -m fastloss bench --no-plots --out "$OUT/$name" "$@" > "$OUT/$name.txt" 2>/dev/null; echo "  $name done"; }
+mkdir -p "$OUT"
+# 1. svm/softmax at CIFAR-10 dev (N=500) and full (N=49000) sizes vs the numpy tier.
+bench linear --loss svm --loss softmax --size dev --size full
+# 2. Elementwise at N=1e7: fresh gradient per call, and the fused pass alone (reused buffer).
+ELEM="--loss hinge --loss squared_hinge --loss mse --loss l1 --loss huber --loss bce_with_logits --size N=1e7"
+bench elementwise $ELEM
+bench elementwise_reused $ELEM --reuse-grad
+# 3. cross_entropy against scikit-learn and PyTorch (same thread count).
+bench cross_entropy_peers --loss cross_entropy --size "N=1e6 C=10" --size "N=1e5 C=1000" --peers
+# 4. Small batches: the whole call, validation included.
+bench small --loss softmax --loss cross_entropy --loss hinge --size N=64 --peers
+# 5. Large C: memory and time of the chunked path.
+bench large_c --loss softmax --loss svm --size "N=8192 C=32000" --backend numpy --backend numba --backend cython
+# 6. Threads: 2 vs 1 compiled threads, GIL release, oversubscription.
+"$PY" -m fastloss threads --out "$OUT/threads" > "$OUT/threads.txt" 2>/dev/null; echo "  threads done"
