@@ -65,7 +65,7 @@ _LINEAR_DOC = """
         coefficients computed in place over it, ``dW += Xc^T G`` by BLAS; no N x C array
         exists. None: the numpy tier computes unchunked (its N x C temporaries), the
         numba and cython tiers use their fused kernels while W fits in 1 MiB and chunks
-        of 256 rows beyond. The loop tier ignores it (it holds one row of scores).
+        of 384 rows beyond. The loop tier ignores it (it holds one row of scores).
     grad_out : None, or a C-contiguous writeable array of the gradient's shape and dtype
         (the computed dtype below) that receives the gradient and is returned: a training
         loop that reuses its gradient buffer saves an allocation per call (at 10^7

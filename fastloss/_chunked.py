@@ -35,12 +35,15 @@ import numpy as np
 from . import _registry
 
 # Rows per chunk: the chunk's rows are the inner dimension of the product Xc.T @ G, and
-# BLAS runs that near its peak from a few hundred rows on (measured at D=256, C=32000:
-# 131 rows took 1.1x the time of 524). Capped by CHUNK_CAP_BYTES of scores for huge C.
-CHUNK_ROWS = 256
-CHUNK_CAP_BYTES = 64 * 1024 * 1024
+# BLAS needs a few hundred of them to run near its peak (measured at D=256, C=32000,
+# float32, whole call: 256 rows 2.1-2.3 s, 384 rows 1.93-1.96 s, 512 rows 1.87-1.95 s,
+# NumPy's unchunked tier 1.96-2.1 s). 384 keeps the peak at ~4.3% of NumPy's in float32
+# (scores 49 MB + block 8 MB + dW 33 MB against 2.1 GB); 512 would be ~4.9%. Capped by
+# CHUNK_CAP_BYTES of scores for huge C.
+CHUNK_ROWS = 384
+CHUNK_CAP_BYTES = 128 * 1024 * 1024
 # The (D, cb) buffer for one column block of Xc.T @ G before it is added into dW.
-BLOCK_BYTES = 16 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
 # The fused compiled kernels are used while W fits in this many bytes (L2 holds W and a
 # gradient slab then); larger W goes through the chunks.
 FUSED_MAX_W_BYTES = 1024 * 1024
