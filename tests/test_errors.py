@@ -136,3 +136,23 @@ def test_label_out_of_range_anywhere_is_found(pos, backend):
         fastloss.cross_entropy_loss(np.zeros((3000, 7)), y, backend=backend)
     y[pos] = -100  # ignore_index: allowed anywhere
     fastloss.cross_entropy_loss(np.zeros((3000, 7)), y, backend=backend)
+
+
+@pytest.mark.parametrize("use_c", [True, False], ids=["c-checks", "numpy-fallback"])
+def test_label_and_sign_checks_agree_with_and_without_the_c_pass(use_c, monkeypatch):
+    """Without the Cython tier, _validate falls back to NumPy passes: same answers, same errors."""
+    from fastloss import _validate
+
+    if not use_c:
+        monkeypatch.setattr(_validate, "_checks", None)
+    y = np.array([0, 3, -100, 2], dtype=np.int64)
+    got, kept = _validate.class_labels("target", y, 4, 4, ignore_index=-100)
+    assert kept == 3 and got.dtype == np.intp
+    assert _validate.class_labels("target", np.full(3, -100), 3, 4, ignore_index=-100)[1] == 0
+    with pytest.raises(ValueError, match="target contains label 4 outside"):
+        _validate.class_labels("target", np.array([0, 4]), 2, 4)
+    with pytest.raises(ValueError, match="target contains label -1 outside"):
+        _validate.class_labels("target", np.array([-1, 0], dtype=np.int8), 2, 4, ignore_index=-100)
+    _validate.signs("target", np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="found"):
+        _validate.signs("target", np.array([1.0, 0.25], dtype=np.float32))
