@@ -21,11 +21,11 @@ W again for every block of rows, while BLAS blocks for the cache; and NumPy's ti
 materialises several N x C arrays (2 GiB each in float64 at N=8192, C=32000).
 
 Memory: one (R, C) score buffer (R = ``CHUNK_ROWS`` or the caller's ``chunk_size``),
-one (D, cb) product buffer of at most ``BLOCK_BYTES``,
-plus dW itself. The sum over rows is BLAS's within a chunk, in the input dtype as in
-NumPy's tier, then dW adds the chunks' products (32 of them at N=8192, C=32000) in
-dW's dtype: a float64 accumulator for float32 dW would take twice dW's memory (65 MB
-here), more than the whole 5%-of-NumPy budget this path is held to.
+one (D, cb) product buffer of at most ``BLOCK_BYTES``, plus dW itself. The sum over
+rows is BLAS's within a chunk, in the input dtype as in NumPy's tier, then dW adds the
+chunks' products (22 of them at N=8192, C=32000) in dW's dtype: a float64 accumulator
+for float32 dW would take twice dW's memory (65 MB here) and push the peak past the
+5%-of-NumPy bound this path is held to.
 
 The GEMMs run outside any parallel region of numba or OpenMP: a BLAS call inside one
 would start BLAS's own threads per call.
