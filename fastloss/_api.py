@@ -41,7 +41,7 @@ def _add_l2(loss_sum, scale, dW, W, reg):
 
 
 def _linear(name, W, X, y, reg, options, backend, chunk_size, grad_out):
-    raw = {"W": W, "X": X, "y": y}
+    raw = {"W": W, "X": X, "y": y} if grad_out is not None else None
     W, X, y, reg = _validate.linear_inputs(W, X, y, reg)
     chunk_size = _validate.optional_positive_int("chunk_size", chunk_size)
     dW = _validate.grad_out(grad_out, W.shape, W.dtype, raw)
@@ -156,7 +156,7 @@ def _reduced(total, scale, reduction, loss_out, grad, loss_shape, grad_shape, gr
 
 def _elementwise(name, pred, target, options, reduction, backend, grad_out, names=("pred", "target"),
                  check_target=None, weights=()):
-    raw = {names[0]: pred, names[1]: target, **dict(weights)}
+    raw = {names[0]: pred, names[1]: target, **dict(weights)} if grad_out is not None else None
     pred, target, shape = _validate.pair(names[0], pred, names[1], target)
     reduction = _validate.reduction(reduction)
     if check_target is not None:
@@ -253,7 +253,7 @@ def multiclass_hinge_loss(scores, y, *, delta=1.0, reduction="mean", backend=Non
     with m_ij the margin inside the max; exactly 0 contributes nothing (strict >).
     "mean" divides by N; "none" returns the (N,) per-sample losses.
     """
-    raw = {"scores": scores, "y": y}
+    raw = {"scores": scores, "y": y} if grad_out is not None else None
     s = _validate.scores("scores", scores)
     dtype = _validate.promote([("scores", s)])
     y = _validate.labels("y", y, s.shape[0], s.shape[1])
@@ -284,7 +284,7 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     Labels outside [0, C) other than ignore_index raise ValueError; label_smoothing must
     be in [0, 1]; weight must be (C,); probability targets must have the logits' shape.
     """
-    raw = {"logits": logits, "target": target, "weight": weight}
+    raw = {"logits": logits, "target": target, "weight": weight} if grad_out is not None else None
     z = _validate.scores("logits", logits)
     ignore_index = _validate.integer("ignore_index", ignore_index)
     eps = _validate.unit_interval("label_smoothing", label_smoothing)

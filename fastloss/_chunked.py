@@ -32,7 +32,7 @@ would start BLAS's own threads per call.
 """
 import numpy as np
 
-from . import _registry
+from . import _registry, _validate
 
 # Rows per chunk: the chunk's rows are the inner dimension of the product Xc.T @ G, and
 # BLAS needs a few hundred of them to run near its peak (measured at D=256, C=32000,
@@ -48,13 +48,13 @@ BLOCK_BYTES = 8 * 1024 * 1024
 # gradient slab then); larger W goes through the chunks.
 FUSED_MAX_W_BYTES = 1024 * 1024
 
-# Linear loss -> (score kernel, its options besides the linear loss's own).
+# Linear loss -> (score kernel, its options after the scores and labels, from the linear
+# loss's options and the dtype). Softmax: no class weights (length 0), ignore_index -1
+# (labels are validated to [0, C), so nothing is ignored), no label smoothing.
 _SCORE_KERNELS = {
-    "svm": ("multiclass_hinge", lambda delta: (delta,)),
-    # weight none (length 0), ignore_index -1 (labels are validated to [0, C)), no smoothing
-    "softmax": ("cross_entropy", lambda: (None, -1, 0.0)),
+    "svm": ("multiclass_hinge", lambda dtype, delta: (delta,)),
+    "softmax": ("cross_entropy", lambda dtype: (_validate.empty(dtype), -1, 0.0)),
 }
-
 
 def use_chunks(backend, W, chunk_size):
     """Whether a call takes the chunked path: always when ``chunk_size`` is given (except
@@ -79,11 +79,9 @@ def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
     """Loss sum (unscaled, float64) of linear loss ``name`` ("svm" with options (delta,),
     "softmax" with ()); writes the gradient ``scale * X^T G`` into ``dW``. Arguments are
     validated as for the fused kernels."""
-    score_name, extra = _SCORE_KERNELS[name]
-    opts = extra(*options)
-    if score_name == "cross_entropy":
-        opts = (np.empty(0, W.dtype),) + opts[1:]
-    kern = _registry.kernel(score_name, backend)
+    score_name, score_options = _SCORE_KERNELS[name]
+    opts = score_options(W.dtype, *options)
+    kern = _registry.kernel(score_name, backend, dtype=W.dtype)
     n, d = X.shape
     c = W.shape[1]
     rows = chunk_rows(n, c, W.dtype.itemsize, chunk_size)
@@ -91,7 +89,7 @@ def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
     cb = min(c, max(1, BLOCK_BYTES // (d * W.dtype.itemsize)))
     block = np.empty((d, cb), W.dtype)
     dW[...] = 0.0
-    no_loss_out = np.empty(0, W.dtype)
+    no_loss_out = _validate.empty(W.dtype)
     total = 0.0
     for r0 in range(0, n, rows):
         Xc = X[r0:r0 + rows]

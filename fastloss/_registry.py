@@ -139,10 +139,8 @@ def check_backend(backend, origin="backend"):
     return backend
 
 
-_resolved = {}
-
-
-_specialised = {}
+_resolved = {}  # (backend, environment value) -> tier module
+_specialised = {}  # (fused kernel, dtype) -> its specialisation
 _C_TYPES = {"float32": "float", "float64": "double"}
 
 

@@ -206,7 +206,8 @@ def optional_positive_int(name, value):
 def grad_out(out, shape, dtype, inputs):
     """The array the gradient is written to: a fresh one when ``out`` is None, else ``out``
     after checking it is a C-contiguous writeable ndarray of ``shape`` and ``dtype`` that
-    shares no memory with any array in ``inputs`` (name -> the caller's argument)."""
+    shares no memory with any array in ``inputs`` (name -> the caller's argument; the
+    callers build it only when ``out`` is given, as it is not needed otherwise)."""
     if out is None:
         return np.empty(shape, dtype)
     if not isinstance(out, np.ndarray):
@@ -257,7 +258,7 @@ def signs(name, t):
 def broadcast_weight(name, weight, shape, dtype):
     """``weight`` broadcast to ``shape`` and flattened (length 0 when ``weight`` is None)."""
     if weight is None:
-        return EMPTY[dtype]
+        return empty(dtype)
     w = as_array(name, weight)
     float_dtype_of(name, w)
     try:
@@ -283,13 +284,14 @@ EMPTY = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
 
 
 def empty(dtype):
+    """The shared length-0 array of ``dtype``."""
     return EMPTY[dtype]
 
 
 def class_weight(weight, num_classes, dtype):
     """Per-class weight (C,) or length 0 when None."""
     if weight is None:
-        return EMPTY[dtype]
+        return empty(dtype)
     w = as_array("weight", weight)
     float_dtype_of("weight", w)
     if w.shape != (num_classes,):
