@@ -14,9 +14,11 @@ import re
 _STATUS = "/proc/self/status"
 
 
-def _status_kb(field):
+def status_value(field):
+    """The number on line ``field`` of /proc/self/status (kB for memory fields, a count for
+    Threads). OSError where there is no /proc."""
     with open(_STATUS) as f:
-        return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1))
+        return int(re.search(rf"^{field}:\s+(\d+)", f.read(), re.M).group(1))
 
 
 def peak_extra_bytes(fn):
@@ -24,9 +26,9 @@ def peak_extra_bytes(fn):
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        before = _status_kb("VmRSS")
+        before = status_value("VmRSS")
     except (OSError, AttributeError):
         fn()
         return None
     fn()
-    return max(0, _status_kb("VmHWM") - before) * 1024
+    return max(0, status_value("VmHWM") - before) * 1024

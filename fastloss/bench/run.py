@@ -125,8 +125,7 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
                     loop_per_work = _probe_loop(loss, dims, seed)
                 est = loop_per_work * _work(dims) if loop_per_work is not None else None
                 loop_ok = "loop" in backends and (est is None or est <= loop_budget)
-                base = make_case(loss, rng=seed, dtype=np.float64, n=dims["n"], d=dims.get("d") or 1,
-                                 c=dims["c"])
+                base = _float64_case(loss, dims, seed)
                 ref_name = "loop" if loop_ok else "numpy"
                 t0 = time.perf_counter()
                 ref_out = base(backend=ref_name)
@@ -149,11 +148,15 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
 _LOOP_PROBE_ROWS = 64
 
 
+def _float64_case(loss, dims, seed):
+    return make_case(loss, rng=seed, dtype=np.float64, n=dims["n"], d=dims.get("d") or 1, c=dims["c"])
+
+
 def _probe_loop(loss, dims, seed):
     """Seconds per unit of work of the loop tier, from one call on a 64-row case with the
     same D and C: the first size of a series may be far too large to run blind."""
     probe = dict(dims, n=_LOOP_PROBE_ROWS)
-    case = make_case(loss, rng=seed, dtype=np.float64, n=probe["n"], d=probe.get("d") or 1, c=probe["c"])
+    case = _float64_case(loss, probe, seed)
     t0 = time.perf_counter()
     case(backend="loop")
     return (time.perf_counter() - t0) / _work(probe)

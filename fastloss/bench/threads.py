@@ -23,7 +23,7 @@ from fastloss._cases import make_case
 from fastloss._registry import check_backend
 from fastloss._threads import max_threads
 
-from . import report, timing
+from . import memory, report, timing
 
 COMPILED = ("numba", "cython")
 # label -> (loss, N, C)
@@ -37,13 +37,9 @@ def os_threads():
     """OS threads of this process now. numba's and OpenMP's workers are native threads that
     ``threading`` cannot see, so Linux's own count is read; elsewhere a Python-only fallback."""
     try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return threading.active_count()
+        return memory.status_value("Threads")
+    except (OSError, AttributeError):  # no /proc, or no Threads line
+        return threading.active_count()
 
 
 class _PeakThreads:
@@ -189,18 +185,13 @@ def table(rows):
     return "\n".join(lines)
 
 
-def _layers():
+def _layers():  # the Cython tier's OpenMP is in report.machine_info()
     try:
         import numba
         layer = numba.threading_layer()
     except (ImportError, ValueError):  # ValueError: no parallel call yet
         layer = None
-    try:
-        from fastloss._cython.openmp import have_openmp
-        omp = have_openmp()
-    except ImportError:
-        omp = None
-    return {"numba_threading_layer": layer, "cython_openmp": omp, "max_threads": max_threads()}
+    return {"numba_threading_layer": layer, "max_threads": max_threads()}
 
 
 def main(backends=None, quick=False, out="bench-results"):
