@@ -40,7 +40,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs
 
-from _numerics cimport LANES, CHUNKS_MAX, chunk_size, lane_sum, vexp, vlog1p01
+from _numerics cimport (LANES, CHUNKS_MAX, chunk_size, lane_sum, vexp, vlog1p01,
+                       fl_log1p01f_inv)
 
 cdef enum:
     BLOCK = 256         # elements per block: the float64 loss buffer (2 KiB) stays in L1
@@ -71,6 +72,9 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
     cdef double d, gap, ad
     cdef floating x, tt, e, lp, inv, sg, sp_pos, sp_neg, lf
     cdef floating one = 1, zero = 0
+    cdef floating eb[BLOCK]
+    cdef floating lfb[BLOCK]
+    cdef floating ib[BLOCK]
     if kind == HINGE:
         for k in range(n):
             gap = a - <double>t[k] * <double>p[k]
@@ -102,15 +106,28 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
             lb[k] = 0.5 * d * d if ad < a else a * (ad - 0.5 * a)
             g[k] = <floating>((d if ad <= a else a * _sign(d)) * scale)
     elif kind == BCE:
+        # Three short loops instead of one: the exp -> log1p -> division chain of one element
+        # is ~150 cycles long, too long for the out-of-order window to overlap enough
+        # vectors of one fused loop; split through L1 buffers, each loop's body is short and
+        # its iterations overlap (measured 4.0 -> 2.3 ns per element, float64, one thread).
+        for k in range(n):
+            eb[k] = vexp(<floating>-fabs(p[k]))     # one exp serves softplus(+-x) and sigmoid
+        if floating is float:
+            for k in range(n):
+                lfb[k] = fl_log1p01f_inv(eb[k], &ib[k])
+        else:
+            for k in range(n):
+                lfb[k] = vlog1p01(eb[k])
+                ib[k] = one / (one + eb[k])
         for k in range(n):
             x = p[k]
             tt = t[k]
-            e = vexp(<floating>-fabs(x))            # one exp serves softplus(+-x) and sigmoid
-            lf = vlog1p01(e)
+            e = eb[k]
+            lf = lfb[k]
             sp_pos = (x if x > zero else zero) + lf    # softplus(x) = max(x, 0) + log1p(exp(-|x|))
             sp_neg = (-x if x < zero else zero) + lf   # softplus(-x)
             lp = w[k] * (q[k] * tt * sp_neg + (one - tt) * sp_pos)
-            inv = one / (one + e)
+            inv = ib[k]                                # 1 / (1 + e)
             sg = inv if x >= zero else e * inv         # sigmoid(x), exp never sees +|x|
             lb[k] = <double>lp
             g[k] = <floating>(<double>(w[k] * ((one - tt) * sg - q[k] * tt * (one - sg))) * scale)
