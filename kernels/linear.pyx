@@ -12,7 +12,7 @@ minus their count at the label; softmax: p_ic - [c == y_i]), and the gradient ``
 (float64). NumPy spends most of its time in two skinny BLAS products; a naive per-row loop
 (``scores[c] += X[i, d] * W[d, c]``, a 10-wide inner loop) is slower still. Here:
 
-* W is transposed once per call to Wt (C, Dp) (Dp = D rounded up to one 64-byte vector), so a
+* W is transposed once per call to Wt (C, Dp) (Dp: D padded, see ``_padded_cols``), so a
   score is a dot product along contiguous D and a gradient update an axpy along contiguous D:
   long unit-stride loops that vectorize.
 * Register blocking. Scores: 4 rows x 4 classes per pass over D (then 4 x 2, 4 x 1 for the
@@ -87,6 +87,7 @@ cdef enum:
     MIN_CHUNK_ROWS = 128  # below this a chunk's work no longer pays for zeroing + summing its slab
     REDUCE_BLOCK = 256    # D-entries per block when summing the slabs into dW
     PARALLEL_REDUCE_MIN = 4194304  # slab elements above which the slab sum runs in parallel
+    ALIAS_GAP = 192       # bytes: least distance of a slab row's size from a multiple of 4 KiB
     MODE_SVM = 0
     MODE_SOFTMAX = 1
 
@@ -96,6 +97,25 @@ cdef Py_ssize_t SLAB_BUDGET = 256 * 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------
 # Micro-kernels: scores 4 rows x 4 / 2 / 1 classes, gradient 4 rows x 2 / 1 classes.
+
+cdef inline double _lanes(const floating* a) noexcept nogil:
+    """Sum of the lanes of one accumulator vector (16 float / 8 double) in float64, as a
+    fixed tree: float lanes k and k + 8 are widened and added, then halves are folded 8 -> 4
+    -> 2 -> 1. The short fixed-width loops vectorize; a running ``t += a[k]`` cannot (no
+    reassociation without -ffast-math) and was 512 serial scalar operations per 4 x 4 float32
+    tile, ~15% of the score pass."""
+    cdef double h[8]
+    cdef int k
+    if floating is float:
+        for k in range(8):
+            h[k] = <double>a[k] + <double>a[k + 8]
+    else:
+        for k in range(8):
+            h[k] = a[k]
+    for k in range(4):
+        h[k] = h[k] + h[k + 4]
+    return (h[0] + h[2]) + (h[1] + h[3])
+
 
 cdef inline void _dot4x4(const floating* x0, const floating* x1, const floating* x2,
                          const floating* x3, const floating* w0, const floating* w1,
@@ -123,8 +143,6 @@ cdef inline void _dot4x4(const floating* x0, const floating* x1, const floating*
     cdef Py_ssize_t nv = n - n % L
     cdef Py_ssize_t d, j, k
     cdef floating u0, u1, u2, u3, p0, p1, p2, p3
-    cdef double t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0
-    cdef double t20 = 0, t21 = 0, t22 = 0, t23 = 0, t30 = 0, t31 = 0, t32 = 0, t33 = 0
     for k in range(L):
         a00[k] = 0
         a01[k] = 0
@@ -195,39 +213,22 @@ cdef inline void _dot4x4(const floating* x0, const floating* x1, const floating*
         a31[0] += x3[d] * u1
         a32[0] += x3[d] * u2
         a33[0] += x3[d] * u3
-    for k in range(L):
-        t00 += a00[k]
-        t01 += a01[k]
-        t02 += a02[k]
-        t03 += a03[k]
-        t10 += a10[k]
-        t11 += a11[k]
-        t12 += a12[k]
-        t13 += a13[k]
-        t20 += a20[k]
-        t21 += a21[k]
-        t22 += a22[k]
-        t23 += a23[k]
-        t30 += a30[k]
-        t31 += a31[k]
-        t32 += a32[k]
-        t33 += a33[k]
-    s[0] += t00
-    s[1] += t01
-    s[2] += t02
-    s[3] += t03
-    s[C + 0] += t10
-    s[C + 1] += t11
-    s[C + 2] += t12
-    s[C + 3] += t13
-    s[2 * C + 0] += t20
-    s[2 * C + 1] += t21
-    s[2 * C + 2] += t22
-    s[2 * C + 3] += t23
-    s[3 * C + 0] += t30
-    s[3 * C + 1] += t31
-    s[3 * C + 2] += t32
-    s[3 * C + 3] += t33
+    s[0] += _lanes(a00)
+    s[1] += _lanes(a01)
+    s[2] += _lanes(a02)
+    s[3] += _lanes(a03)
+    s[C + 0] += _lanes(a10)
+    s[C + 1] += _lanes(a11)
+    s[C + 2] += _lanes(a12)
+    s[C + 3] += _lanes(a13)
+    s[2 * C + 0] += _lanes(a20)
+    s[2 * C + 1] += _lanes(a21)
+    s[2 * C + 2] += _lanes(a22)
+    s[2 * C + 3] += _lanes(a23)
+    s[3 * C + 0] += _lanes(a30)
+    s[3 * C + 1] += _lanes(a31)
+    s[3 * C + 2] += _lanes(a32)
+    s[3 * C + 3] += _lanes(a33)
 
 
 cdef inline void _dot4x2(const floating* x0, const floating* x1, const floating* x2,
@@ -247,7 +248,6 @@ cdef inline void _dot4x2(const floating* x0, const floating* x1, const floating*
     cdef Py_ssize_t nv = n - n % L
     cdef Py_ssize_t d, j, k
     cdef floating u, v, p0, p1, p2, p3
-    cdef double t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0
     for k in range(L):
         a0[k] = 0; a1[k] = 0; a2[k] = 0; a3[k] = 0
         b0[k] = 0; b1[k] = 0; b2[k] = 0; b3[k] = 0
@@ -284,17 +284,14 @@ cdef inline void _dot4x2(const floating* x0, const floating* x1, const floating*
         b1[0] += x1[d] * v
         b2[0] += x2[d] * v
         b3[0] += x3[d] * v
-    for k in range(L):
-        t0 += a0[k]; t1 += a1[k]; t2 += a2[k]; t3 += a3[k]
-        t4 += b0[k]; t5 += b1[k]; t6 += b2[k]; t7 += b3[k]
-    s[0] += t0
-    s[C] += t1
-    s[2 * C] += t2
-    s[3 * C] += t3
-    s[1] += t4
-    s[C + 1] += t5
-    s[2 * C + 1] += t6
-    s[3 * C + 1] += t7
+    s[0] += _lanes(a0)
+    s[C] += _lanes(a1)
+    s[2 * C] += _lanes(a2)
+    s[3 * C] += _lanes(a3)
+    s[1] += _lanes(b0)
+    s[C + 1] += _lanes(b1)
+    s[2 * C + 1] += _lanes(b2)
+    s[3 * C + 1] += _lanes(b3)
 
 
 cdef inline void _dot4x1(const floating* x0, const floating* x1, const floating* x2,
@@ -309,7 +306,6 @@ cdef inline void _dot4x1(const floating* x0, const floating* x1, const floating*
     cdef Py_ssize_t nv = n - n % L
     cdef Py_ssize_t d, j, k
     cdef floating u
-    cdef double t0 = 0, t1 = 0, t2 = 0, t3 = 0
     for k in range(L):
         a0[k] = 0; a1[k] = 0; a2[k] = 0; a3[k] = 0
     for j in range(nv // L):
@@ -326,12 +322,10 @@ cdef inline void _dot4x1(const floating* x0, const floating* x1, const floating*
         a1[0] += x1[d] * u
         a2[0] += x2[d] * u
         a3[0] += x3[d] * u
-    for k in range(L):
-        t0 += a0[k]; t1 += a1[k]; t2 += a2[k]; t3 += a3[k]
-    s[0] += t0
-    s[C] += t1
-    s[2 * C] += t2
-    s[3 * C] += t3
+    s[0] += _lanes(a0)
+    s[C] += _lanes(a1)
+    s[2 * C] += _lanes(a2)
+    s[3 * C] += _lanes(a3)
 
 
 cdef inline void _axpy4x2(floating* g0, floating* g1, const floating* a, const floating* b,
@@ -505,6 +499,19 @@ cdef void _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t sl
             dW[(d0 + j) * C + c] = <floating>(scale * acc[j])
 
 
+cdef inline Py_ssize_t _padded_cols(Py_ssize_t D, Py_ssize_t itemsize) noexcept nogil:
+    """Row stride of Wt and the slabs: D rounded up to whole 64-byte vectors, then further
+    until the row size in bytes is >= ALIAS_GAP away from a multiple of 4096. Rows a multiple
+    of 4 KiB apart make loads from one slab row wait on stores to another (the store buffer
+    matches the low 12 address bits only); D = 3073 rounded to a vector alone gives rows 64
+    bytes off a multiple of 4096 in both dtypes. Same rule as the numba tier."""
+    cdef Py_ssize_t L = VEC_BYTES // itemsize
+    cdef Py_ssize_t Dp = (D + L - 1) // L * L
+    while (Dp * itemsize) % 4096 < ALIAS_GAP or (Dp * itemsize) % 4096 > 4096 - ALIAS_GAP:
+        Dp += L
+    return Dp
+
+
 cdef inline Py_ssize_t _round64(Py_ssize_t nbytes) noexcept nogil:
     return (nbytes + VEC_BYTES - 1) // VEC_BYTES * VEC_BYTES
 
@@ -514,7 +521,7 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
                  floating[:, ::1] dW) except? -1:
     cdef Py_ssize_t N = X.shape[0], D = X.shape[1], C = W.shape[1]
     cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
-    cdef Py_ssize_t Dp = (D + L - 1) // L * L
+    cdef Py_ssize_t Dp = _padded_cols(D, sizeof(floating))
     cdef Py_ssize_t slab_size = C * Dp  # elements; a multiple of L, so every slab row is aligned
     cdef Py_ssize_t slab_bytes = slab_size * sizeof(floating)
     cdef Py_ssize_t rows_per, nchunks, k, lo, hi, d, c, b, nblk
