@@ -6,26 +6,26 @@ rule. Everything here is ``inline`` and ``nogil``: no compiled module of its own
 Why own exp / log1p: the logit losses (BCE, cross-entropy) spend their time in exp. glibc's
 scalar ``exp`` is an opaque call (~5 ns here) that stops the loop around it from vectorizing,
 and gcc only swaps in glibc's vector versions (libmvec) under -ffast-math, which we must not
-use (it makes isnan() false). ``fl_exp``/``fl_expf`` below are plain branch-free arithmetic
-(ternaries become blends), so gcc -O3 vectorizes every loop that calls them: measured on this
-AVX-512 machine 0.8 ns (double) and 0.3 ns (float) per element against 5-6 ns for libm.
+use (it makes isnan() false). ``fl_exp_nonpos``/``fl_expf_nonpos`` below are plain branch-free
+arithmetic (ternaries become blends), so gcc -O3 vectorizes every loop that calls them:
+measured on this AVX-512 machine 0.8 ns (double) and 0.3 ns (float) per element against 5-6 ns
+for libm. All callers need exp only of arguments <= 0 (max-shifted logits, -|x|).
 
-* exp: x = n ln2 + r with n = round(x / ln2) by the 1.5 * 2^52 shifter, Cody-Waite split of
-  ln2 (fdlibm's ln2_hi / ln2_lo, so n ln2_hi is exact), Taylor polynomial of e^r to degree 13
-  (float: 7) on |r| <= ln2/2 (truncation < 1e-17), then 2^n built in the exponent bits as
-  2^(n-h) 2^h with both factors normal, so the last product rounds once to a subnormal, 0 or
-  inf exactly where exp does. Inputs are clamped to [-746, 710] first (a clamp written as
-  ``x < lo ? lo : x`` keeps NaN). Measured against glibc: max error 1 ulp (double, over
-  [-745.5, 709.5] incl. subnormal results), 0.93 ulp (float); exp(+-inf) = inf / 0, NaN -> NaN.
-  The kernels call the ``_nonpos`` variants (argument <= 0: max-shifted logits, -|x|), where
-  one fixed split 2^(n+537) 2^-537 serves and the sign blends go: 0.8 ns / 0.3 ns per element.
+* exp, double: x = n ln2 + r with n = round(x / ln2) by the 1.5 * 2^52 shifter, Cody-Waite
+  split of ln2 (fdlibm's ln2_hi / ln2_lo, so n ln2_hi is exact), Taylor polynomial of e^r to
+  degree 13 on |r| <= ln2/2 (truncation < 1e-17), then 2^n built in the exponent bits as
+  2^(n+537) 2^-537, so the last product rounds once to a subnormal or 0 exactly where exp
+  does. The input is clamped to [-746, 0] first (a clamp written as ``x < lo ? lo : x`` keeps
+  NaN). Max error 1 ulp against glibc (incl. subnormal results); exp(-inf) = 0, NaN -> NaN.
+* exp, float: the same reduction in float32 with a degree-4 fit of (e^r - 1 - r) / r^2 and
+  a zero below -104 (see ``fl_expf_nonpos``): <= 0.94 ulp, 6 fmas.
 * log1p(e) for 0 <= e <= 1 (all the callers need: e = exp(-|x|)): 1 + e = 2^k (1 + f) with
   k = 0, f = e, or, when 1 + e > sqrt(2), k = 1, f = (e - 1) / 2; then fdlibm's e_log.c
   kernel: s = f / (2 + f), log(1 + f) = f - (hfsq - s (hfsq + R(s^2))) with its degree-7
   minimax R (Lg1..Lg7, |s| <= 0.1716). Small e stays relatively exact (f = e, no 1 + e
   rounding). Max error 2 ulp measured; NaN -> NaN. ``fl_log`` (for the cross-entropy row
   sums >= 1) is the same kernel after reading k and f off the exponent bits: 1 ulp.
-  float: the plain atanh series to s^11 in float arithmetic, 2 ulp.
+  float: 2 atanh(s) with a degree-2 fit in s^2 (``fl_atanh2f``), 2 ulp.
 * softplus(x) = max(x, 0) + log1p(exp(-|x|)) and the sigmoid branched on the sign of x so
   exp only sees -|x| (the branch scikit-learn's ``sklearn/_loss/_loss.pyx`` uses) share one
   e = exp(-|x|); formulas as ``fastloss.loop.elementwise``.
@@ -49,40 +49,6 @@ cdef extern from *:
                + z * (2.857142874366239149e-01 + z * (2.222219843214978396e-01
                + z * (1.818357216161805012e-01 + z * (1.531383769920937332e-01
                + z * 1.479819860511658591e-01)))));
-    }
-
-    /* exp(x), branch-free so loops calling it vectorize; see _numerics.pxd. */
-    static inline double fl_exp(double x) {
-        const double magic = 6755399441055744.0;         /* 1.5 * 2^52: rounds to integer */
-        double xc = x < -746.0 ? -746.0 : x;             /* NaN fails both tests, stays NaN */
-        xc = xc > 710.0 ? 710.0 : xc;
-        double t = xc * 1.4426950408889634 + magic;
-        double n = t - magic;                            /* round(x / ln2) */
-        double r = xc - n * 6.93147180369123816490e-01;  /* ln2_hi: n * ln2_hi is exact */
-        r = r - n * 1.90821492927058770002e-10;          /* ln2_lo */
-        double p = 1.0 / 6227020800.0;                   /* Taylor 1/13! ... 1/0!, |r| <= 0.347 */
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        /* 2^n = 2^(n - h) 2^h, both factors normal for n in [-1076, 1025]. */
-        int neg = n < 0.0;
-        double th = (n - (neg ? -537.0 : 512.0)) + magic;
-        int64_t bits;
-        memcpy(&bits, &th, 8);
-        bits = (bits - (int64_t)0x4338000000000000LL + 1023) << 52;
-        double s1;
-        memcpy(&s1, &bits, 8);
-        return (p * s1) * (neg ? 0x1p-537 : 0x1p512);
     }
 
     /* exp(x) for x <= 0 or NaN only (all the losses need: max-shifted logits, -|x|): with
@@ -119,55 +85,36 @@ cdef extern from *:
         return (p * s1) * 0x1p-537;
     }
 
+    /* float32 exp for x <= 0 or NaN, in fewer operations than fl_expf (this is the one the
+       float32 kernels call): k = round(x / ln2) by a shift constant that also leaves
+       k + 191 (the biased exponent of 2^(k+64)) in the low mantissa bits of t; r = x - k ln2
+       with the float32 Cody-Waite pair (fma: k ln2_hi exact for |k| <= 150); e^r =
+       1 + r + r^2 P(r), P of degree 4 (Chebyshev fit, 1e-8 relative on |r| <= ln2/2, the
+       numba tier's coefficients); 2^(k+64) from the bits of t, times 2^-64 so a subnormal
+       result rounds once. x < -104 (exp rounds to 0, and k + 191 would leave the exponent
+       field) gives 0, -inf too; NaN stays NaN. <= 0.94 ulp for normal results (numba
+       tier's measurement of the same formula). 6 fmas against fl_expf's 8 and no clamps:
+       the float32 BCE / cross-entropy loops are compute-bound on this. */
     static inline float fl_expf_nonpos(float x) {
-        const float magic = 12582912.0f;
-        float xc = x < -104.0f ? -104.0f : x;
-        xc = xc > 0.0f ? 0.0f : xc;
-        float t = xc * 1.44269504f + magic;
-        float n = t - magic;
-        float r = xc - n * 0.693359375f;
-        r = r - n * -2.12194440e-4f;
-        float p = 1.0f / 5040.0f;
-        p = p * r + 1.0f / 720.0f;
-        p = p * r + 1.0f / 120.0f;
-        p = p * r + 1.0f / 24.0f;
-        p = p * r + 1.0f / 6.0f;
+        const float shift = 12583103.0f;                 /* 1.5 * 2^23 + 127 + 64 */
+        float t = x * 1.44269504f + shift;
+        float k = t - shift;                             /* exact: round(x / ln2) */
+        float r = x - k * 0.693147182f;                  /* ln2_hi, contracted to one fma */
+        r = r - k * -1.9046542e-09f;                     /* ln2_lo */
+        float p = 0.0013926176f;
+        p = p * r + 0.008363173f;
+        p = p * r + 0.041666556f;
+        p = p * r + 0.16666578f;
         p = p * r + 0.5f;
         p = p * r + 1.0f;
         p = p * r + 1.0f;
-        float th = (n + 75.0f) + magic;                  /* n + 75 in [-76, 75] */
         int32_t bits;
-        memcpy(&bits, &th, 4);
-        bits = (bits - (int32_t)0x4B400000 + 127) << 23;
+        memcpy(&bits, &t, 4);
+        bits = (int32_t)((uint32_t)bits << 23);          /* (k + 191) << 23: 2^(k+64) */
         float s1;
         memcpy(&s1, &bits, 4);
-        return (p * s1) * 0x1p-75f;
-    }
-
-    static inline float fl_expf(float x) {
-        const float magic = 12582912.0f;                 /* 1.5 * 2^23 */
-        float xc = x < -104.0f ? -104.0f : x;
-        xc = xc > 89.0f ? 89.0f : xc;
-        float t = xc * 1.44269504f + magic;
-        float n = t - magic;
-        float r = xc - n * 0.693359375f;
-        r = r - n * -2.12194440e-4f;
-        float p = 1.0f / 5040.0f;                        /* Taylor to degree 7 */
-        p = p * r + 1.0f / 720.0f;
-        p = p * r + 1.0f / 120.0f;
-        p = p * r + 1.0f / 24.0f;
-        p = p * r + 1.0f / 6.0f;
-        p = p * r + 0.5f;
-        p = p * r + 1.0f;
-        p = p * r + 1.0f;
-        int neg = n < 0.0f;                              /* n in [-151, 129] */
-        float th = (n - (neg ? -75.0f : 64.0f)) + magic;
-        int32_t bits;
-        memcpy(&bits, &th, 4);
-        bits = (bits - (int32_t)0x4B400000 + 127) << 23;
-        float s1;
-        memcpy(&s1, &bits, 4);
-        return (p * s1) * (neg ? 0x1p-75f : 0x1p64f);
+        float y = (p * s1) * 0x1p-64f;
+        return x < -104.0f ? 0.0f : y;                   /* NaN: the test fails, y is NaN */
     }
 
     /* log(x) for finite x >= DBL_MIN (normal) or NaN, branch-free: x = 2^k f with
@@ -238,16 +185,23 @@ cdef extern from *:
         return big ? (lf + 1.90821492927058770002e-10) + 6.93147180369123816490e-01 : lf;
     }
 
+    /* float32 log1p(e) for 0 <= e <= 1 or NaN: 2 atanh(s), s = e / (2 + e), or ln2 +
+       2 atanh(s), s = (e - 1) / (e + 3) when 1 + e > sqrt(2) (|s| <= 0.1716 either way);
+       2 atanh(s) = 2s + 2s z P(z), z = s^2, P of degree 2 (Chebyshev fit, 2.5e-9 relative;
+       the numba tier's coefficients). <= 2 ulp. */
+    static inline float fl_atanh2f(float s) {
+        float z = s * s;
+        float q = 0.14789975f;
+        q = q * z + 0.1999439f;
+        q = q * z + 0.33333343f;
+        float two_s = s + s;
+        return (two_s * z) * q + two_s;
+    }
+
     static inline float fl_log1p01f(float e) {
         int big = e > 0.41421356f;
         float s = (big ? e - 1.0f : e) / (big ? e + 3.0f : e + 2.0f);
-        float z = s * s;
-        float R = 2.0f / 11.0f;
-        R = R * z + 2.0f / 9.0f;
-        R = R * z + 2.0f / 7.0f;
-        R = R * z + 2.0f / 5.0f;
-        R = R * z + 2.0f / 3.0f;
-        float lf = 2.0f * s + s * (z * R);
+        float lf = fl_atanh2f(s);
         return big ? lf + 0.693147181f : lf;
     }
 
@@ -263,18 +217,10 @@ cdef extern from *:
         float r = 1.0f / (d1 * den);
         float s = (big ? e - 1.0f : e) * d1 * r;
         *inv = den * r;
-        float z = s * s;
-        float R = 2.0f / 11.0f;
-        R = R * z + 2.0f / 9.0f;
-        R = R * z + 2.0f / 7.0f;
-        R = R * z + 2.0f / 5.0f;
-        R = R * z + 2.0f / 3.0f;
-        float lf = 2.0f * s + s * (z * R);
+        float lf = fl_atanh2f(s);
         return big ? lf + 0.693147181f : lf;
     }
     """
-    double fl_exp(double x) noexcept nogil
-    float fl_expf(float x) noexcept nogil
     double fl_exp_nonpos(double x) noexcept nogil
     float fl_expf_nonpos(float x) noexcept nogil
     double fl_log1p01(double e) noexcept nogil

@@ -38,7 +38,7 @@ allocates a temporary of size N.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs
+from libc.math cimport fabs, fabsf
 
 from _numerics cimport (LANES, CHUNKS_MAX, chunk_size, lane_sum, vexp, vlog1p01,
                        fl_log1p01f_inv)
@@ -71,7 +71,7 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
     cdef Py_ssize_t k
     cdef double d, gap, ad
     cdef floating x, tt, e, lp, inv, sg, sgc, sp_pos, sp_neg, lf
-    cdef floating one = 1, zero = 0
+    cdef floating one = 1, zero = 0, fscale = <floating>scale
     cdef floating eb[BLOCK]
     cdef floating lfb[BLOCK]
     cdef floating ib[BLOCK]
@@ -110,8 +110,14 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
         # is ~150 cycles long, too long for the out-of-order window to overlap enough
         # vectors of one fused loop; split through L1 buffers, each loop's body is short and
         # its iterations overlap (measured 4.0 -> 2.3 ns per element, float64, one thread).
-        for k in range(n):
-            eb[k] = vexp(<floating>-fabs(p[k]))     # one exp serves softplus(+-x) and sigmoid
+        # one exp(-|x|) serves softplus(+-x) and sigmoid; fabsf for float: a double fabs
+        # widened the float32 loop to 8 lanes
+        if floating is float:
+            for k in range(n):
+                eb[k] = vexp(-fabsf(p[k]))
+        else:
+            for k in range(n):
+                eb[k] = vexp(-fabs(p[k]))
         if floating is float:
             for k in range(n):
                 lfb[k] = fl_log1p01f_inv(eb[k], &ib[k])
@@ -135,8 +141,17 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
                 sgc = e * inv if x >= zero else inv
             else:
                 sgc = one - sg                         # the loop tier's operations
-            lb[k] = <double>lp
-            g[k] = <floating>(<double>(w[k] * ((one - tt) * sg - q[k] * tt * sgc)) * scale)
+            lfb[k] = lp                                # the loss, in the input precision
+            if floating is float:
+                # scaled in float32 (scale rounded once: <= 1 ulp instead of 0.5): a float64
+                # product keeps the loop 8 lanes wide
+                g[k] = w[k] * ((one - tt) * sg - q[k] * tt * sgc) * fscale
+            else:
+                g[k] = w[k] * ((one - tt) * sg - q[k] * tt * sgc) * scale
+        # Widened in a loop of its own (exact): a float64 store in the loop above would keep
+        # it 8 lanes wide in float32 (the numba tier measured 0.93 -> 0.74 ns per element).
+        for k in range(n):
+            lb[k] = <double>lfb[k]
 
 
 cdef double _chunk(int kind, const floating* p, const floating* t, const floating* w,
