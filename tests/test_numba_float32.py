@@ -125,3 +125,20 @@ def test_bce_float32_extremes_match_loop_tier():
         for a, b in zip(got, ref):
             np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-37)
+
+
+@pytest.mark.parametrize("c", [3, 10, 33])
+def test_cross_entropy_float32_blocks_against_float64(c):
+    # C < WIDE: z - max and exp in float32 (the buffer has the logits' dtype), sums float64
+    rng = np.random.default_rng(3)
+    n = 20_000
+    z = (rng.standard_normal((n, c)) * 4).astype(np.float32)
+    z[:, 0] -= 60  # classes far below the max: their p_k carry ~|d| 2^-24
+    y = rng.integers(0, c, n)
+    loss, grad = fastloss.cross_entropy_loss(z, y, reduction="none", backend="numba")
+    assert loss.dtype == grad.dtype == np.float32
+    ref_loss, ref_grad = fastloss.cross_entropy_loss(z.astype(np.float64), y, reduction="none",
+                                                     backend="numba")
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-6, atol=1e-7)
+    assert np.abs(grad - ref_grad).max() <= 2e-7 * np.abs(ref_grad).max()
+    np.testing.assert_allclose(grad[:, 0], ref_grad[:, 0], rtol=2e-5)  # p_k of e^-60 or so

@@ -49,7 +49,7 @@ Design
   0.6 ns per exp against 4.7 ns (one core of this machine). Accuracy measured against
   glibc on 2 million points: exp <= 1 ulp (subnormal results within 1 unit of 2^-1074),
   log1p <= 2 ulp. ``_expf_nonpos`` and ``_log1pf_unit`` are their float32 counterparts
-  (16 float32 lanes), for BCE on float32 arrays.
+  (16 float32 lanes), for BCE and (exp only) the cross-entropy blocks on float32 arrays.
 * numba compiles one specialisation per dtype, read-only flag and optional-argument
   pattern of a call; ``cache=True`` keeps them on disk, so only the first call of a new
   combination on a machine pays the compilation (1 to 10 s).
@@ -103,13 +103,15 @@ def _fma(typingctx, a, b, c):
 @intrinsic
 def _fmaximum(typingctx, a, b):
     """max(a, b) that returns NaN if either is NaN (llvm.maximum); vectorizes as a
-    reduction without any fast-math flag."""
+    reduction without any fast-math flag. float64 or float32, both the same."""
+    if not (a == b and a in (types.float64, types.float32)):
+        return None
     def codegen(context, builder, sig, args):
-        dbl = ir.DoubleType()
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(dbl, [dbl, dbl]),
-                                            "llvm.maximum.f64")
+        ty, name = ((ir.DoubleType(), "llvm.maximum.f64") if sig.return_type == types.float64
+                    else (ir.FloatType(), "llvm.maximum.f32"))
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty]), name)
         return builder.call(fn, args)
-    return types.float64(types.float64, types.float64), codegen
+    return a(a, a), codegen
 
 
 @intrinsic
@@ -231,11 +233,12 @@ def _log1p_unit(e):
 
 
 # ---------------------------------------------------------------------------
-# float32 versions for BCE on float32 arrays: the same reductions in float32 arithmetic,
-# so that LLVM computes 16 lanes per 512-bit vector instead of 8. Every constant is an
-# np.float32: a Python float would be typed float64 and widen the whole expression (and
-# ``_fma`` refuses mixed types). Fits: Chebyshev, mpmath, rounded to float32; errors
-# measured against float64 np.exp / np.log1p, in float32 ulps.
+# float32 versions for float32 arrays (BCE; exp also for the cross-entropy blocks in
+# scores.py): the same reductions in float32 arithmetic, so that LLVM computes 16 lanes
+# per 512-bit vector instead of 8. Every constant is an np.float32: a Python float would
+# be typed float64 and widen the whole expression (and ``_fma`` refuses mixed types).
+# Fits: Chebyshev, mpmath, rounded to float32; errors measured against float64 np.exp /
+# np.log1p, in float32 ulps.
 
 _F0, _F1, _F2, _F3 = np.float32(0.0), np.float32(1.0), np.float32(2.0), np.float32(3.0)
 _LOG2E_F = np.float32(1.442695)
@@ -312,6 +315,21 @@ def _log1pf_unit(e):
     num = e if small else e - _F1
     den = (_F2 + e) if small else (_F3 + e)
     return (_F0 if small else _LN2_F) + _two_atanhf(num / den)
+
+
+def _exp_nonpos_any(x):
+    """exp(x) for x <= 0 in the precision of x: ``_expf_nonpos`` for a float32 x, else
+    ``_exp_nonpos``; chosen when numba types the caller (the overload below)."""
+    raise NotImplementedError("called from numba-compiled code only")
+
+
+@overload(_exp_nonpos_any, jit_options=_JIT)
+def _exp_nonpos_for_type(x):
+    exp = _expf_nonpos if x == types.float32 else _exp_nonpos
+
+    def impl(x):
+        return exp(x)
+    return impl
 
 
 # ---------------------------------------------------------------------------
