@@ -204,28 +204,11 @@ cdef extern from *:
         float lf = fl_atanh2f(s);
         return big ? lf + 0.693147181f : lf;
     }
-
-    /* fl_log1p01f(e), and *inv = 1 / (1 + e) (BCE's sigmoid) from the same division:
-       r = 1 / ((1 + e) den), s = num (1 + e) r, *inv = den r. Two extra roundings (~1.5 ulp
-       in *inv, ~2 ulp in s, which only enters the atanh correction term); the float32
-       divider is the costliest unit of the BCE pass (measured 1.05 -> 0.91 ns per element,
-       one thread). Not used for double: there it measured slower. */
-    static inline float fl_log1p01f_inv(float e, float* inv) {
-        int big = e > 0.41421356f;
-        float den = big ? e + 3.0f : e + 2.0f;
-        float d1 = 1.0f + e;
-        float r = 1.0f / (d1 * den);
-        float s = (big ? e - 1.0f : e) * d1 * r;
-        *inv = den * r;
-        float lf = fl_atanh2f(s);
-        return big ? lf + 0.693147181f : lf;
-    }
     """
     double fl_exp_nonpos(double x) noexcept nogil
     float fl_expf_nonpos(float x) noexcept nogil
     double fl_log1p01(double e) noexcept nogil
     float fl_log1p01f(float e) noexcept nogil
-    float fl_log1p01f_inv(float e, float* inv) noexcept nogil
     double fl_rounded(double x) noexcept nogil
     double fl_log(double x) noexcept nogil
     double fl_max_d(const double* a, Py_ssize_t n) noexcept nogil
