@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The performance targets of issue 5, each measured with the harness in one run and
-# written as results.json / report.md under OUT (default docs/issue5/after). About 12
+# written under OUT (default docs/issue5/after). About 8-12
 # minutes on the 2-core machine; run it on a quiet machine (nothing else busy).
 set -euo pipefail
 OUT=${1:-docs/issue5/after}
 PY=${PYTHON:-python}
-bench() { name=$1; shift; "$PY" -m fastloss bench --no-plots --out "$OUT/$name" "$@" > "$OUT/$name.txt" 2>/dev/null; echo "  $name done"; }
+# Each target keeps its harness JSON as OUT/NAME.json and its terminal table as OUT/NAME.txt.
+bench() {
+    name=$1; shift
+    "$PY" -m fastloss bench --no-plots --out "$OUT/$name" "$@" > "$OUT/$name.txt" 2>/dev/null
+    mv "$OUT/$name/results.json" "$OUT/$name.json" && rm -r "$OUT/$name"
+    echo "  $name done"
+}
 mkdir -p "$OUT"
 # 1. svm/softmax at CIFAR-10 dev (N=500) and full (N=49000) sizes vs the numpy tier.
 bench linear --loss svm --loss softmax --size dev --size full
@@ -20,4 +26,5 @@ bench small --loss softmax --loss cross_entropy --loss hinge --size N=64 --peers
 # 5. Large C: memory and time of the chunked path.
 bench large_c --loss softmax --loss svm --size "N=8192 C=32000" --backend numpy --backend numba --backend cython
 # 6. Threads: 2 vs 1 compiled threads, GIL release, oversubscription.
-"$PY" -m fastloss threads --out "$OUT/threads" > "$OUT/threads.txt" 2>/dev/null; echo "  threads done"
+"$PY" -m fastloss threads --out "$OUT/threads" > "$OUT/threads.txt" 2>/dev/null
+mv "$OUT/threads/threads.json" "$OUT/threads.json" && rm -r "$OUT/threads"; echo "  threads done"
