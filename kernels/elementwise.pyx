@@ -59,8 +59,14 @@ cdef Py_ssize_t MIN_CHUNK_BCE = 4096
 
 
 cdef inline double _sign(double d) noexcept nogil:
-    """sign(d) with sign(0) = 0 and sign(NaN) = NaN (as the loop tier's _sign)."""
-    return 1.0 if d > 0 else (-1.0 if d < 0 else d * 0.0)
+    """sign(d) with sign(+-0) = +-0 and sign(NaN) = NaN (as the loop tier's _sign: d * 0.0
+    where d is neither > 0 nor < 0). Written as two flat selects, not a nested conditional:
+    gcc if-converted the nested form in some builds only, and the float32 L1 loop then ran
+    scalar with a data-dependent branch (measured 3.9 -> 35 ms at N=1e7)."""
+    cdef double s = d * 0.0
+    s = 1.0 if d > 0 else s
+    s = -1.0 if d < 0 else s
+    return s
 
 
 cdef inline void _bce_block(const floating* p, const floating* t, const floating* w,
