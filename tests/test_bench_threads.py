@@ -50,8 +50,9 @@ def test_oversubscription_reports_os_threads_and_completes(case, compiled):
     assert r["os_threads_peak"] >= r["os_threads_before"] >= 1
 
 
-def test_thread_scaling_reports_both_counts(case, compiled):
-    r = threads.thread_scaling(case, compiled, repeat=2, min_time=0.001)
+@pytest.mark.parametrize("reuse_grad", [False, True])
+def test_thread_scaling_reports_both_counts(case, compiled, reuse_grad):
+    r = threads.thread_scaling(case, compiled, repeat=2, min_time=0.001, reuse_grad=reuse_grad)
     assert r["threads"] >= 1
     assert _positive(r["one_s"]) and _positive(r["max_s"]) and _positive(r["speedup"])
 
@@ -88,7 +89,8 @@ def test_cli_writes_table_and_json(tmp_path, capsys, monkeypatch):
     assert doc["format"] == "fastloss-threads" and doc["info"]["max_threads"] >= 1
     assert [r["backend"] for r in doc["rows"]] == COMPILED
     for r in doc["rows"]:
-        assert {"case", "loss", "n", "c", "gil", "scaling", "oversubscription"} <= set(r)
+        assert {"case", "loss", "n", "c", "gil", "scaling", "scaling_reused",
+                "oversubscription"} <= set(r)
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| hinge tiny")]
     assert len(table) == len(COMPILED)
 

@@ -202,7 +202,7 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
         elif backend == "loop":
             cell.update(_time_loop(case, ref_call if dtype == "float64" else None, ref))
         else:
-            fn = _reusing(case, backend) if reuse_grad else (lambda b=backend: case(backend=b))
+            fn = reusing_grad(case, backend) if reuse_grad else (lambda b=backend: case(backend=b))
             cell.update(_time_cell(fn, repeat, min_time, ref, lambda out: out))
         cells.append(cell)
     for name in peers:
@@ -219,7 +219,7 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
     return cells
 
 
-def _reusing(case, backend):
+def reusing_grad(case, backend):
     """A call that passes the gradient of its first call back as ``grad_out`` from then on."""
     buf = []
 
