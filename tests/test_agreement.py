@@ -70,3 +70,28 @@ def test_large_w_takes_chunks_in_compiled_tiers(loss, dtype, backend, monkeypatc
     case, ref = loop_reference(loss, "", (97, 31, 12), np.dtype(dtype).name, None, seed=4)
     assert_agree(case(backend=backend), ref, dtype, f"{loss} {backend} auto chunks")
     assert bool(taken) == (backend in ("numba", "cython"))
+
+
+@pytest.mark.parametrize("serial_up_to", [0, 64])
+def test_chunked_score_kernel_threads(backend, serial_up_to, monkeypatch):
+    """The chunked path runs its score kernel on one thread when the caller's thread count
+    is at most SERIAL_COEF_THREADS (else on the caller's count), and leaves the caller's
+    setting as it was."""
+    import fastloss
+    from fastloss import _chunked, _registry
+
+    seen = []
+    real = _registry.kernel
+
+    def recording(*args, **kwargs):
+        kern = real(*args, **kwargs)
+        return lambda *a: seen.append(fastloss.get_num_threads()) or kern(*a)
+
+    monkeypatch.setattr(_chunked, "SERIAL_COEF_THREADS", serial_up_to)
+    monkeypatch.setattr(_chunked._registry, "kernel", recording)
+    before = fastloss.get_num_threads()
+    case, ref = loop_reference("softmax", "", (50, 31, 10), "float64", None, seed=5)
+    assert_agree(case(backend=backend, chunk_size=7), ref, np.float64, f"softmax {backend} chunks")
+    assert fastloss.get_num_threads() == before
+    if backend != "loop":
+        assert seen and set(seen) == {1 if before <= serial_up_to else before}
