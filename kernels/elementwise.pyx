@@ -68,16 +68,40 @@ cdef inline double _sign(double d) noexcept nogil:
     return s
 
 
+cdef inline void _bce_elem(floating x, floating tt, floating e, floating lf, floating inv,
+                           floating wk, floating qk, double scale, floating* lp,
+                           floating* g) noexcept nogil:
+    """Loss (lp) and scaled gradient (g) of one element from e = exp(-|x|), lf = log1p(e)
+    and inv = 1 / (1 + e); wk, qk the weight and pos_weight (constant 1 when absent: the
+    compiler then drops those loads and multiplies, x * 1 being exact)."""
+    cdef floating one = 1, zero = 0
+    cdef floating sp_pos, sp_neg, sg, sgc
+    sp_pos = (x if x > zero else zero) + lf    # softplus(x) = max(x, 0) + log1p(exp(-|x|))
+    sp_neg = (-x if x < zero else zero) + lf   # softplus(-x)
+    lp[0] = wk * (qk * tt * sp_neg + (one - tt) * sp_pos)
+    sg = inv if x >= zero else e * inv         # sigmoid(x), exp never sees +|x|
+    if floating is float:
+        # 1 - sigmoid(x) = sigmoid(-x) directly: 1 - sg in float32 cancels for x >> 0
+        # (x = 10: 0.1% relative error), as the numba tier avoids too. Gradient scaled in
+        # float32 (scale rounded once: <= 1 ulp instead of 0.5): a float64 product would
+        # make the loop 8 lanes wide.
+        sgc = e * inv if x >= zero else inv
+        g[0] = wk * ((one - tt) * sg - qk * tt * sgc) * <float>scale
+    else:
+        sgc = one - sg                         # the loop tier's operations
+        g[0] = wk * ((one - tt) * sg - qk * tt * sgc) * scale
+
+
 cdef inline void _bce_block(const floating* p, const floating* t, const floating* w,
                             const floating* q, double scale, floating* g, double* lb,
                             Py_ssize_t n) noexcept nogil:
-    """BCE with logits over one block (see _block), in a function of its own so that its
-    L1 buffers stay out of _block's frame (with them there, gcc stopped vectorizing the
-    float32 L1 loop, 3.9 -> 35 ms at N=1e7; ``_sign`` is now written so that it vectorizes
-    either way)."""
+    """BCE with logits over one block (see _block); w and q both NULL when both are absent
+    (one absent alone comes as a block of ones). In a function of
+    its own so that its L1 buffers stay out of _block's frame (with them there, gcc stopped
+    vectorizing the float32 L1 loop, 3.9 -> 35 ms at N=1e7; ``_sign`` is now written so
+    that it vectorizes either way)."""
     cdef Py_ssize_t k
-    cdef floating x, tt, e, lp, inv, sg, sgc, sp_pos, sp_neg, lf
-    cdef floating one = 1, zero = 0, fscale = <floating>scale
+    cdef floating one = 1
     cdef floating eb[BLOCK]
     cdef floating lfb[BLOCK]
     cdef floating ib[BLOCK]
@@ -97,43 +121,34 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
         for k in range(n):
             lfb[k] = vlog1p01(eb[k])
             ib[k] = one / (one + eb[k])
-    for k in range(n):
-        x = p[k]
-        tt = t[k]
-        e = eb[k]
-        if floating is float:
-            lf = vlog1p01(e)
-            inv = one / (one + e)
-        else:
-            lf = lfb[k]
-            inv = ib[k]                            # 1 / (1 + e)
-        sp_pos = (x if x > zero else zero) + lf    # softplus(x) = max(x, 0) + log1p(exp(-|x|))
-        sp_neg = (-x if x < zero else zero) + lf   # softplus(-x)
-        lp = w[k] * (q[k] * tt * sp_neg + (one - tt) * sp_pos)
-        sg = inv if x >= zero else e * inv         # sigmoid(x), exp never sees +|x|
-        if floating is float:
-            # 1 - sigmoid(x) = sigmoid(-x) directly: 1 - sg in float32 cancels for
-            # x >> 0 (x = 10: 0.1% relative error), as the numba tier avoids too.
-            sgc = e * inv if x >= zero else inv
-            # Loss kept in float32 and gradient scaled in float32 (scale rounded once:
-            # <= 1 ulp instead of 0.5): a float64 store or product would make the loop
-            # 8 lanes wide.
-            lfb[k] = lp
-            g[k] = w[k] * ((one - tt) * sg - q[k] * tt * sgc) * fscale
-        else:
-            sgc = one - sg                         # the loop tier's operations
-            lb[k] = lp
-            g[k] = w[k] * ((one - tt) * sg - q[k] * tt * sgc) * scale
+    # The combine, without weights (the usual call) in a loop of its own.
     if floating is float:
+        # Loss kept in float32 (lfb is free again) and widened exactly afterwards: a
+        # float64 store would make the loop 8 lanes wide.
+        if w == NULL:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], vlog1p01(eb[k]), one / (one + eb[k]), one, one,
+                          scale, &lfb[k], &g[k])
+        else:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], vlog1p01(eb[k]), one / (one + eb[k]), w[k], q[k],
+                          scale, &lfb[k], &g[k])
         for k in range(n):  # widened exactly, in a loop of its own
             lb[k] = <double>lfb[k]
+    else:
+        if w == NULL:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], one, one, scale, &lb[k], &g[k])
+        else:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], w[k], q[k], scale, &lb[k], &g[k])
 
 
 cdef inline void _block(int kind, const floating* p, const floating* t, const floating* w,
                         const floating* q, double a, double scale, floating* g, double* lb,
                         Py_ssize_t n) noexcept nogil:
     """One block of n <= BLOCK elements: g[k] = scale * dl_k/dp_k, lb[k] = l_k (float64).
-    ``a`` is the option (margin or delta); w, q only for BCE (never NULL here)."""
+    ``a`` is the option (margin or delta); w, q only for BCE (both NULL: unweighted)."""
     cdef Py_ssize_t k
     cdef double d, gap, ad
     if kind == HINGE:
@@ -179,14 +194,17 @@ cdef double _chunk(int kind, const floating* p, const floating* t, const floatin
     cdef floating ones[BLOCK]
     cdef double acc = 0.0
     cdef Py_ssize_t b, base, m, k
-    if kind == BCE and (w == NULL or q == NULL):
+    # BCE with one of weight / pos_weight: the absent one as a block of ones. With neither,
+    # both stay NULL and _bce_block runs its unweighted loop.
+    cdef bint fill = kind == BCE and (w == NULL) != (q == NULL)
+    if fill:
         for k in range(BLOCK):
             ones[k] = 1
     for b in range((n + BLOCK - 1) // BLOCK):
         base = b * BLOCK
         m = n - base if n - base < BLOCK else BLOCK
-        _block(kind, p + base, t + base, (w + base) if w != NULL else ones,
-               (q + base) if q != NULL else ones, a, scale, g + base, lb, m)
+        _block(kind, p + base, t + base, (w + base) if w != NULL else (ones if fill else NULL),
+               (q + base) if q != NULL else (ones if fill else NULL), a, scale, g + base, lb, m)
         acc += lane_sum(lb, m)
         if lo != NULL:
             for k in range(m):
