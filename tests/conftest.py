@@ -58,3 +58,21 @@ def loop_reference(loss, variant, shape, dtype_name, reduction, seed):
 @pytest.fixture(params=fastloss.available_backends())
 def backend(request):
     return request.param
+
+
+def compiled_map(scalar_fn, dtype):
+    """x -> [scalar_fn(x_k)] computed in a numba-compiled loop over ``np.asarray(x, dtype)``,
+    for testing the numba tier's scalar helpers (inlined into such loops in the kernels)."""
+    from numba import njit
+
+    @njit
+    def apply_all(x, out):
+        for k in range(x.shape[0]):
+            out[k] = scalar_fn(x[k])
+
+    def apply(x):
+        x = np.asarray(x, dtype)
+        out = np.empty_like(x)
+        apply_all(x, out)
+        return out
+    return apply

@@ -6,34 +6,13 @@ import pytest
 pytest.importorskip("numba")
 
 import fastloss  # noqa: E402
-from numba import njit  # noqa: E402
 from fastloss._numba import elementwise as nb  # noqa: E402
 
-
-@njit
-def _exp_all(x, out):
-    for k in range(x.shape[0]):
-        out[k] = nb._expf_nonpos(x[k])
+from conftest import compiled_map  # noqa: E402
 
 
-@njit
-def _log1p_all(e, out):
-    for k in range(e.shape[0]):
-        out[k] = nb._log1pf_unit(e[k])
-
-
-def _expf(x):
-    x = np.asarray(x, np.float32)
-    out = np.empty_like(x)
-    _exp_all(x, out)
-    return out
-
-
-def _log1pf(e):
-    e = np.asarray(e, np.float32)
-    out = np.empty_like(e)
-    _log1p_all(e, out)
-    return out
+_expf = compiled_map(nb._expf_nonpos, np.float32)
+_log1pf = compiled_map(nb._log1pf_unit, np.float32)
 
 
 def _ulps(got, ref):

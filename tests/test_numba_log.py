@@ -6,21 +6,12 @@ import pytest
 
 pytest.importorskip("numba")
 
-from numba import njit  # noqa: E402
 from fastloss._numba import elementwise as nb  # noqa: E402
 
-
-@njit
-def _log_all(x, out):
-    for k in range(x.shape[0]):
-        out[k] = nb._log_ge1(x[k])
+from conftest import compiled_map  # noqa: E402
 
 
-def _log(x):
-    x = np.asarray(x, np.float64)
-    out = np.empty_like(x)
-    _log_all(x, out)
-    return out
+_log = compiled_map(nb._log_ge1, np.float64)
 
 
 def test_log_ge1_within_one_ulp_of_numpy():
