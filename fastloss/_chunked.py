@@ -103,9 +103,8 @@ def linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size=None):
     block = np.empty((d, cb), W.dtype)
     dW[...] = 0.0
     no_loss_out = _validate.empty(W.dtype)
-    coef_threads = _threads.get_num_threads()
-    if coef_threads <= SERIAL_COEF_THREADS:
-        coef_threads = 1
+    threads = _threads.get_num_threads()
+    coef_threads = 1 if threads <= SERIAL_COEF_THREADS else threads
     total = 0.0
     with _threads.num_threads(coef_threads):
         for r0 in range(0, n, rows):

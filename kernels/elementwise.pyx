@@ -96,10 +96,10 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
                             const floating* q, double scale, floating* g, double* lb,
                             Py_ssize_t n) noexcept nogil:
     """BCE with logits over one block (see _block); w and q both NULL when both are absent
-    (one absent alone comes as a block of ones). In a function of
-    its own so that its L1 buffers stay out of _block's frame (with them there, gcc stopped
-    vectorizing the float32 L1 loop, 3.9 -> 35 ms at N=1e7; ``_sign`` is now written so
-    that it vectorizes either way)."""
+    (one absent alone comes as a block of ones). In a function of its own so that its L1
+    buffers stay out of _block's frame (with them there, gcc stopped vectorizing the float32
+    L1 loop, 3.9 -> 35 ms at N=1e7; ``_sign`` is now written so that it vectorizes either
+    way)."""
     cdef Py_ssize_t k
     cdef floating one = 1
     cdef floating eb[BLOCK]
@@ -123,8 +123,8 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
             ib[k] = one / (one + eb[k])
     # The combine, without weights (the usual call) in a loop of its own.
     if floating is float:
-        # Loss kept in float32 (lfb is free again) and widened exactly afterwards: a
-        # float64 store would make the loop 8 lanes wide.
+        # Loss kept in float32 in lfb (unused by this path so far) and widened exactly
+        # afterwards: a float64 store would make the loop 8 lanes wide.
         if w == NULL:
             for k in range(n):
                 _bce_elem(p[k], t[k], eb[k], vlog1p01(eb[k]), one / (one + eb[k]), one, one,

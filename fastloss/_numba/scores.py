@@ -21,8 +21,9 @@ behind them: no fastmath, ``_acc`` reductions, slices that start at 0)
     stays in L1): (1) per row the max and ``z - max`` into the buffer; (2) one flat exp
     loop over the whole block, vectorized although a row of 10 is too short to
     vectorize by itself; then the row sums, and their logs in one vectorized loop
-    (``_log_ge1``); (3) per row the loss and the gradient row written once. The buffer has the logits' dtype: for float32 logits, (1) and (2) run in
-    float32 arithmetic (``_expf_nonpos``, 16 lanes instead of 8; measured on one
+    (``_log_ge1``); (3) per row the loss and the gradient row written once. The buffer
+    has the logits' dtype: for float32 logits, (1) and (2) run in float32 arithmetic
+    (``_expf_nonpos``, 16 lanes instead of 8; measured on one
     thread, N*C = 1e7: C=10 3.7 -> 3.2 ns per score, C=16 to 47 1.2x to 1.4x faster).
     The sums, the loss and the gradient stay float64; the loss takes z - max from the
     logits, in float64. What float32 costs: z - max is rounded to float32 before exp, so
@@ -40,8 +41,9 @@ behind them: no fastmath, ``_acc`` reductions, slices that start at 0)
   exp(0) = 1. Without label smoothing the smoothing loop is compiled out (``None``
   argument), which matters for C=10.
 * A NaN in a row stays in the shifted row (the max of a short row may skip it), so its
-  exp, the row sum and the whole row (loss and gradient) are NaN, as in the loop tier. Logits of +-1e4 give exact finite values: the
-  max entry has shifted value 0, nothing overflows, far-off entries underflow to 0.
+  exp, the row sum and the whole row (loss and gradient) are NaN, as in the loop tier.
+  Logits of +-1e4 give exact finite values: the max entry has shifted value 0, nothing
+  overflows, far-off entries underflow to 0.
 * Class weights are widened once to a float64 (C,) vector (ones when absent), so the
   inner loops never test for their presence; ``loss_out`` of length 0 is tested once
   per row, outside the per-class loops.

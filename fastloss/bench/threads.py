@@ -148,7 +148,8 @@ def thread_scaling(case, backend, repeat=5, min_time=0.05, reuse_grad=False):
     after the first writes into the first call's gradient (``grad_out=``)."""
     times = {}
     fn = reusing_grad(case, backend) if reuse_grad else (lambda: case(backend=backend))
-    fn()  # with reuse_grad: allocates the buffer outside the timed calls
+    if reuse_grad:
+        fn()  # allocates the buffer outside the timed calls
     for n in (1, max_threads()):
         with fastloss.num_threads(n):
             times[n] = timing.measure(fn, repeat, min_time)["median"]
