@@ -16,6 +16,9 @@ dtype, labels in range), overwrites every element of the caller-allocated gradie
 array with the gradient already multiplied by ``scale`` (1/N for a mean), and
 returns the *unscaled* loss sum as a Python float accumulated in float64. The API
 layer (``fastloss._api``) applies the scale to the loss and adds regularisation.
+One exception: the kernels of the losses on targets in {-1, +1} (hinge, squared hinge)
+return ``(sum, off)``, ``off`` the number of targets that are neither; they count them
+in their pass over the data and the API raises when ``off`` is not 0.
 """
 import importlib
 import os

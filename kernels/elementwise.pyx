@@ -144,15 +144,18 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
                 _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], w[k], q[k], scale, &lb[k], &g[k])
 
 
-cdef inline void _block(int kind, const floating* p, const floating* t, const floating* w,
-                        const floating* q, double a, double scale, floating* g, double* lb,
-                        Py_ssize_t n) noexcept nogil:
+cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
+                              const floating* w, const floating* q, double a, double scale,
+                              floating* g, double* lb, Py_ssize_t n) noexcept nogil:
     """One block of n <= BLOCK elements: g[k] = scale * dl_k/dp_k, lb[k] = l_k (float64).
-    ``a`` is the option (margin or delta); w, q only for BCE (both NULL: unweighted)."""
-    cdef Py_ssize_t k
+    ``a`` is the option (margin or delta); w, q only for BCE (both NULL: unweighted).
+    Returns the number of targets that are neither -1 nor +1 for hinge and squared hinge
+    (counted in the loop that reads them: no pass of its own), 0 for the others."""
+    cdef Py_ssize_t k, off = 0
     cdef double d, gap, ad
     if kind == HINGE:
         for k in range(n):
+            off += (t[k] != 1) & (t[k] != -1)
             gap = a - <double>t[k] * <double>p[k]
             # "not gap <= 0": a NaN gap is active, so loss and gradient are NaN.
             d = 0.0 if gap <= 0 else gap
@@ -160,6 +163,7 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
             g[k] = <floating>((-<double>t[k] if gap > 0 else d) * scale)
     elif kind == SQUARED_HINGE:
         for k in range(n):
+            off += (t[k] != 1) & (t[k] != -1)
             gap = a - <double>t[k] * <double>p[k]
             gap = 0.0 if gap <= 0 else gap  # NaN stays NaN
             lb[k] = gap * gap
@@ -183,17 +187,19 @@ cdef inline void _block(int kind, const floating* p, const floating* t, const fl
             g[k] = <floating>((d if ad <= a else a * _sign(d)) * scale)
     elif kind == BCE:
         _bce_block(p, t, w, q, scale, g, lb, n)
+    return off
 
 
 cdef double _chunk(int kind, const floating* p, const floating* t, const floating* w,
                    const floating* q, double a, double scale, floating* lo, floating* g,
-                   Py_ssize_t n) noexcept nogil:
-    """Elements [0, n) of one chunk; returns their float64 loss sum. lo may be NULL (loss_out
-    not wanted); w / q may be NULL (BCE weight / pos_weight absent: a block of ones)."""
+                   Py_ssize_t n, Py_ssize_t* off) noexcept nogil:
+    """Elements [0, n) of one chunk; returns their float64 loss sum and stores the off-sign
+    target count in ``off`` (see _block). lo may be NULL (loss_out not wanted); w / q may be
+    NULL (BCE weight / pos_weight absent: a block of ones)."""
     cdef double lb[BLOCK]
     cdef floating ones[BLOCK]
     cdef double acc = 0.0
-    cdef Py_ssize_t b, base, m, k
+    cdef Py_ssize_t b, base, m, k, nbad = 0
     # BCE with one of weight / pos_weight: the absent one as a block of ones. With neither,
     # both stay NULL and _bce_block runs its unweighted loop.
     cdef bint fill = kind == BCE and (w == NULL) != (q == NULL)
@@ -203,34 +209,42 @@ cdef double _chunk(int kind, const floating* p, const floating* t, const floatin
     for b in range((n + BLOCK - 1) // BLOCK):
         base = b * BLOCK
         m = n - base if n - base < BLOCK else BLOCK
-        _block(kind, p + base, t + base, (w + base) if w != NULL else (ones if fill else NULL),
-               (q + base) if q != NULL else (ones if fill else NULL), a, scale, g + base, lb, m)
+        nbad += _block(kind, p + base, t + base,
+                       (w + base) if w != NULL else (ones if fill else NULL),
+                       (q + base) if q != NULL else (ones if fill else NULL),
+                       a, scale, g + base, lb, m)
         acc += lane_sum(lb, m)
         if lo != NULL:
             for k in range(m):
                 lo[base + k] = <floating>lb[k]
+    off[0] = nbad
     return acc
 
 
 cdef double _run(int kind, const floating* p, const floating* t, const floating* w,
                  const floating* q, double a, double scale, floating* lo, floating* g,
-                 Py_ssize_t n, Py_ssize_t min_chunk) noexcept nogil:
-    """All N elements: serially below two chunks' worth, else a prange over fixed chunks."""
+                 Py_ssize_t n, Py_ssize_t min_chunk, Py_ssize_t* off) noexcept nogil:
+    """All N elements: serially below two chunks' worth, else a prange over fixed chunks.
+    Returns the loss sum; the off-sign target count goes to ``off`` (see _block)."""
     cdef double part[CHUNKS_MAX]
+    cdef Py_ssize_t offs[CHUNKS_MAX]
     cdef double total = 0.0
     cdef Py_ssize_t cs = chunk_size(n, min_chunk, BLOCK)
     cdef Py_ssize_t nch, c, start, m
     if cs >= n:
-        return _chunk(kind, p, t, w, q, a, scale, lo, g, n)
+        return _chunk(kind, p, t, w, q, a, scale, lo, g, n, off)
     nch = (n + cs - 1) // cs
     for c in prange(nch, schedule="dynamic", chunksize=1):
         start = c * cs
         m = n - start if n - start < cs else cs
         part[c] = _chunk(kind, p + start, t + start,
                          (w + start) if w != NULL else NULL, (q + start) if q != NULL else NULL,
-                         a, scale, (lo + start) if lo != NULL else NULL, g + start, m)
+                         a, scale, (lo + start) if lo != NULL else NULL, g + start, m,
+                         &offs[c])
+    off[0] = 0
     for c in range(nch):
         total += part[c]
+        off[0] += offs[c]
     return total
 
 
@@ -238,52 +252,60 @@ def hinge(const floating[::1] pred, const floating[::1] target, double margin, d
           floating[::1] loss_out, floating[::1] grad):
     """l = max(0, margin - t p);  dl/dp = -t where t p < margin, else 0 (NaN: NaN).
     Writes grad = scale * dl/dp and, when len(loss_out) == N, the per-element losses;
-    returns the unscaled loss sum (float64)."""
+    returns the unscaled loss sum (float64) and the number of targets neither -1 nor +1."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     with nogil:
         total = _run(HINGE, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
-                     margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
-    return total
+                     margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK, &off)
+    return total, off
 
 
 def squared_hinge(const floating[::1] pred, const floating[::1] target, double margin,
                   double scale, floating[::1] loss_out, floating[::1] grad):
-    """l = max(0, margin - t p)^2;  dl/dp = -2 t max(0, margin - t p). Outputs as hinge."""
+    """l = max(0, margin - t p)^2;  dl/dp = -2 t max(0, margin - t p). Outputs and
+    returns as hinge."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     with nogil:
         total = _run(SQUARED_HINGE, &pred[0], &target[0], <const floating*>NULL,
-                     <const floating*>NULL, margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
-    return total
+                     <const floating*>NULL, margin, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK,
+                     &off)
+    return total, off
 
 
 def mse(const floating[::1] pred, const floating[::1] target, double scale,
         floating[::1] loss_out, floating[::1] grad):
-    """l = (p - t)^2;  dl/dp = 2 (p - t). Outputs as hinge."""
+    """l = (p - t)^2;  dl/dp = 2 (p - t). Outputs as hinge; returns the loss sum."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     with nogil:
         total = _run(MSE, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
-                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK, &off)
     return total
 
 
 def l1(const floating[::1] pred, const floating[::1] target, double scale,
        floating[::1] loss_out, floating[::1] grad):
-    """l = |p - t|;  dl/dp = sign(p - t) with sign(0) = 0. Outputs as hinge."""
+    """l = |p - t|;  dl/dp = sign(p - t) with sign(0) = 0. Outputs as hinge;
+    returns the loss sum."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     with nogil:
         total = _run(L1, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
-                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+                     0.0, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK, &off)
     return total
 
 
 def huber(const floating[::1] pred, const floating[::1] target, double delta, double scale,
           floating[::1] loss_out, floating[::1] grad):
     """d = p - t;  l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2);
-    dl/dp = d if |d| <= delta else delta sign(d). Outputs as hinge."""
+    dl/dp = d if |d| <= delta else delta sign(d). Outputs as hinge; returns the loss sum."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     with nogil:
         total = _run(HUBER, &pred[0], &target[0], <const floating*>NULL, <const floating*>NULL,
-                     delta, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK)
+                     delta, scale, lo, &grad[0], pred.shape[0], MIN_CHUNK, &off)
     return total
 
 
@@ -292,11 +314,13 @@ def bce_with_logits(const floating[::1] logits, const floating[::1] target,
                     floating[::1] loss_out, floating[::1] grad):
     """l = w (q t softplus(-x) + (1 - t) softplus(x));
     dl/dx = w ((1 - t) sigmoid(x) - q t (1 - sigmoid(x))); weight w and pos_weight q of
-    length 0 (absent: 1) or N. softplus / sigmoid stable for any |x|. Outputs as hinge."""
+    length 0 (absent: 1) or N. softplus / sigmoid stable for any |x|. Outputs as hinge;
+    returns the loss sum."""
     cdef floating* lo = &loss_out[0] if loss_out.shape[0] else NULL
+    cdef Py_ssize_t off
     cdef const floating* w = &weight[0] if weight.shape[0] else NULL
     cdef const floating* q = &pos_weight[0] if pos_weight.shape[0] else NULL
     with nogil:
         total = _run(BCE, &logits[0], &target[0], w, q, 0.0, scale, lo, &grad[0],
-                     logits.shape[0], MIN_CHUNK_BCE)
+                     logits.shape[0], MIN_CHUNK_BCE, &off)
     return total

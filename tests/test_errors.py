@@ -1,4 +1,5 @@
-"""Bad input: a clear error naming the argument, in every backend, before any kernel runs."""
+"""Bad input: a clear error naming the argument, in every backend, before any kernel runs
+(except the -1/+1 check of hinge targets, which the kernels count in their own pass)."""
 import numpy as np
 import pytest
 
@@ -118,14 +119,47 @@ def test_all_targets_ignored_gives_nan_mean_like_torch(backend):
     assert total == 0.0
 
 
-@pytest.mark.parametrize("pos", [0, 1023, 1024, 2999])
-@pytest.mark.parametrize("bad", [0.5, float("nan"), 0.0])
-def test_hinge_target_off_sign_anywhere_is_found(pos, bad, backend):
-    """The +-1 check scans in blocks: a bad value at a block's edge or the end is found."""
-    t = np.ones(3000)
+SIGN_LOSSES = [fastloss.hinge_loss, fastloss.squared_hinge_loss]
+
+
+@pytest.mark.parametrize("n, pos", [(3000, 0), (3000, 1023), (3000, 1024), (3000, 2999),
+                                    (70001, 32768), (70001, 70000)])
+@pytest.mark.parametrize("bad", [0.5, float("nan"), 0.0, -np.inf])
+@pytest.mark.parametrize("loss", SIGN_LOSSES, ids=lambda f: f.__name__)
+def test_hinge_target_off_sign_anywhere_is_found(loss, n, pos, bad, backend):
+    """The kernels count bad targets in blocks and parallel chunks (n = 70001: three of
+    them): a bad value at a block's or chunk's edge or at the end is found, with or
+    without grad_out and loss_out."""
+    t = np.where(np.arange(n) % 3 == 0, -1.0, 1.0).astype(np.float32)
     t[pos] = bad
-    with pytest.raises(ValueError, match="target must contain only -1 and \\+1, found"):
-        fastloss.hinge_loss(np.zeros(3000), t, backend=backend)
+    p = np.zeros(n, np.float32)
+    for kwargs in ({}, {"grad_out": np.empty(n, np.float32), "reduction": "none"}):
+        with pytest.raises(ValueError, match=f"target must contain only -1 and \\+1, found .*{bad}"):
+            loss(p, t, backend=backend, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sign_kernels_count_every_off_sign_target(name, dtype, backend):
+    """Every tier's kernel returns the same loss sum with the exact count of targets that
+    are neither -1 nor +1 (NaN, +-inf, 0, -0.0, values next to +-1), at sizes that take
+    the serial and the chunked paths."""
+    from fastloss import _registry
+
+    kern = _registry.kernel(name, backend, dtype=np.dtype(dtype))
+    one = dtype(1)
+    odd = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 2.0, np.nextafter(one, 2),
+                    np.nextafter(one, 0), -np.nextafter(one, 2), -np.nextafter(one, 0)], dtype)
+    for n in (1, 1000, 100003):
+        r = np.random.default_rng(n)
+        t = np.where(r.random(n) < 0.5, -1, 1).astype(dtype)
+        assert kern(r.standard_normal(n).astype(dtype), t, 1.0, 1.0, np.empty(0, dtype),
+                    np.empty(n, dtype))[1] == 0
+        where = r.choice(n, size=min(n, 25), replace=False)
+        t[where] = r.choice(odd, size=where.size)
+        total, off = kern(np.zeros(n, dtype), t, 1.0, 1.0, np.empty(0, dtype), np.empty(n, dtype))
+        assert off == where.size, (n, off)
+        assert isinstance(total, float)
 
 
 @pytest.mark.parametrize("pos", [0, 1023, 2999])

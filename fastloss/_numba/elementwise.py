@@ -408,7 +408,8 @@ def _sum(buf):
 # ---------------------------------------------------------------------------
 # Kernels. Each has
 #   _X_block: the fused loop over one block (loss into the float64 block buffer ``lb``,
-#             gradient, loss_out unless it is None), no reduction;
+#             gradient, loss_out unless it is None), no reduction; hinge and squared
+#             hinge also count their off-sign targets (see fastloss.loop.elementwise);
 #   _X_range: the blocks of one chunk, each block's buffer summed with _sum;
 #   _X_part:  slices one chunk and picks the compile-time specialisation (None for
 #             the absent optional arrays);
@@ -416,8 +417,11 @@ def _sum(buf):
 
 @njit(**_JIT)
 def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
+    """Returns the number of targets in the block that are neither -1 nor +1."""
+    off = 0
     for k in range(pred.shape[0]):
         t = np.float64(target[k])
+        off += (t != 1.0) & (t != -1.0)
         gap = margin - t * np.float64(pred[k])
         if gap > 0:
             loss, g = gap, -t
@@ -429,6 +433,7 @@ def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = g * scale
+    return off
 
 
 @njit(**_JIT)
@@ -436,16 +441,17 @@ def _hinge_range(pred, target, margin, scale, loss_out, grad):
     n = pred.shape[0]
     buf = np.empty(min(BLOCK, n))
     total = 0.0
+    off = 0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
         lb = buf[:b1 - b0]
         if loss_out is None:
-            _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
+            off += _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
         else:
-            _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
-                         grad[b0:b1], lb)
+            off += _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
+                                grad[b0:b1], lb)
         total += _sum(lb)
-    return total
+    return total, off
 
 
 @njit(**_JIT)
@@ -458,22 +464,27 @@ def _hinge_part(pred, target, margin, scale, loss_out, grad, lo, hi):
 @njit(**_KERNEL)
 def hinge(pred, target, margin, scale, loss_out, grad):
     """l = max(0, margin - t p);  dl/dp = -t where t p < margin, else 0 (strict: 0 at
-    the kink). A NaN gap gives a NaN loss and gradient (the "not <= 0" rule)."""
+    the kink). A NaN gap gives a NaN loss and gradient (the "not <= 0" rule). Returns
+    (loss sum, number of targets not -1 or +1), counted in the same pass."""
     n = pred.shape[0]
     nch, size = _chunking(n, GRAIN)
     if nch == 1:
         return _hinge_part(pred, target, margin, scale, loss_out, grad, 0, n)
     partial = np.empty(nch)
+    offs = np.empty(nch, np.int64)
     for c in prange(nch):
-        partial[c] = _hinge_part(pred, target, margin, scale, loss_out, grad,
-                                 min(n, c * size), min(n, (c + 1) * size))
-    return _ordered_sum(partial)
+        partial[c], offs[c] = _hinge_part(pred, target, margin, scale, loss_out, grad,
+                                          min(n, c * size), min(n, (c + 1) * size))
+    return _ordered_sum(partial), offs.sum()
 
 
 @njit(**_JIT)
 def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
+    """Returns the number of targets in the block that are neither -1 nor +1."""
+    off = 0
     for k in range(pred.shape[0]):
         t = np.float64(target[k])
+        off += (t != 1.0) & (t != -1.0)
         gap = margin - t * np.float64(pred[k])
         if gap <= 0:
             gap = 0.0  # NaN fails the test and stays NaN
@@ -482,6 +493,7 @@ def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = -2.0 * t * gap * scale
+    return off
 
 
 @njit(**_JIT)
@@ -489,16 +501,18 @@ def _squared_hinge_range(pred, target, margin, scale, loss_out, grad):
     n = pred.shape[0]
     buf = np.empty(min(BLOCK, n))
     total = 0.0
+    off = 0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
         lb = buf[:b1 - b0]
         if loss_out is None:
-            _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
+            off += _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None,
+                                        grad[b0:b1], lb)
         else:
-            _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
-                                 grad[b0:b1], lb)
+            off += _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale,
+                                        loss_out[b0:b1], grad[b0:b1], lb)
         total += _sum(lb)
-    return total
+    return total, off
 
 
 @njit(**_JIT)
@@ -511,16 +525,18 @@ def _squared_hinge_part(pred, target, margin, scale, loss_out, grad, lo, hi):
 
 @njit(**_KERNEL)
 def squared_hinge(pred, target, margin, scale, loss_out, grad):
-    """l = max(0, margin - t p)^2;  dl/dp = -2 t max(0, margin - t p). NaN propagates."""
+    """l = max(0, margin - t p)^2;  dl/dp = -2 t max(0, margin - t p). NaN propagates.
+    Returns as hinge."""
     n = pred.shape[0]
     nch, size = _chunking(n, GRAIN)
     if nch == 1:
         return _squared_hinge_part(pred, target, margin, scale, loss_out, grad, 0, n)
     partial = np.empty(nch)
+    offs = np.empty(nch, np.int64)
     for c in prange(nch):
-        partial[c] = _squared_hinge_part(pred, target, margin, scale, loss_out, grad,
-                                         min(n, c * size), min(n, (c + 1) * size))
-    return _ordered_sum(partial)
+        partial[c], offs[c] = _squared_hinge_part(pred, target, margin, scale, loss_out,
+                                                  grad, min(n, c * size), min(n, (c + 1) * size))
+    return _ordered_sum(partial), offs.sum()
 
 
 @njit(**_JIT)

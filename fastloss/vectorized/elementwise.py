@@ -9,17 +9,23 @@ def _finish(loss, grad_values, scale, loss_out, grad):
     return float(np.sum(loss, dtype=np.float64))
 
 
+def _off_sign(target):
+    """Number of targets that are neither -1 nor +1 (NaN included)."""
+    return int(np.count_nonzero((target != 1) & (target != -1)))
+
+
 def hinge(pred, target, margin, scale, loss_out, grad):
     gap = margin - target * pred
     active = ~(gap <= 0)  # NaN counts as active so it propagates
     loss = np.where(active, gap, 0)
-    return _finish(loss, np.where(gap > 0, -target, np.where(active, gap, 0)), scale, loss_out, grad)
+    grad_values = np.where(gap > 0, -target, np.where(active, gap, 0))
+    return _finish(loss, grad_values, scale, loss_out, grad), _off_sign(target)
 
 
 def squared_hinge(pred, target, margin, scale, loss_out, grad):
     gap = margin - target * pred
     gap = np.where(gap <= 0, 0, gap)  # NaN fails the test and stays NaN
-    return _finish(gap * gap, -2 * target * gap, scale, loss_out, grad)
+    return _finish(gap * gap, -2 * target * gap, scale, loss_out, grad), _off_sign(target)
 
 
 def mse(pred, target, scale, loss_out, grad):
