@@ -166,12 +166,19 @@ def _parallel_sized_case(loss, dtype=np.float64):
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_deterministic_run_to_run_and_across_thread_counts(loss, backend):
+    """Same bits run to run, on one thread, and under a caller's numba chunk size (the
+    numba kernels hand out their chunks one at a time, then give the setting back)."""
+    import numba
+
     case = _parallel_sized_case(loss)
     first = case(backend=backend)
     again = case(backend=backend)
     with fastloss.num_threads(1):
         single = case(backend=backend)
-    for other in (again, single):
+    with numba.parallel_chunksize(3):
+        chunked = case(backend=backend)
+        assert numba.get_parallel_chunksize() == 3
+    for other in (again, single, chunked):
         assert other[0] == first[0]
         np.testing.assert_array_equal(other[1], first[1])
 

@@ -43,7 +43,8 @@ Design
   ``rows = max(MIN_CHUNK_ROWS, ceil(N / MAX_CHUNKS))`` rounded up to a whole block, so
   ``nch`` depends on N (and, for huge C*D, on a memory cap of ``SLAB_BUDGET`` bytes of
   slabs), never on the thread count. Each chunk owns a private gradient slab (Cp, Dp) in
-  the input dtype and a float64 loss slot; ``prange`` runs the chunks, then the slabs are
+  the input dtype and a float64 loss slot; ``prange`` runs the chunks (handed out one at
+  a time: ``_dynamic_schedule`` in elementwise.py), then the slabs are
   summed in chunk order in float64, scaled and written transposed into ``dW``, and the
   loss slots are added in chunk order. That reduction is serial (C*D*nch adds, ~0.2 ms at
   N=49000, ~0.05 ms at N=500): one parallel region per call instead of two, each region
@@ -88,6 +89,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from .elementwise import _dynamic_schedule, _set_chunksize
 
 # Rows whose scores, coefficients and gradient are computed together (a multiple of 4).
 ROWS_PER_BLOCK = 16
@@ -396,8 +399,10 @@ def _svm_kernel(W, X, y, delta, scale, dW):
     if nch == 1:
         partial[0] = _svm_chunk(Wt, X, y, C, delta, 0, N, slabs[0])
     else:
+        old = _dynamic_schedule()
         for k in prange(nch):
             partial[k] = _svm_chunk(Wt, X, y, C, delta, k * rows, min(N, (k + 1) * rows), slabs[k])
+        _set_chunksize(old)
     _reduce_slabs(slabs, nch, C, scale, dW)
     return _ordered_sum(partial)
 
@@ -416,8 +421,10 @@ def _softmax_kernel(W, X, y, scale, dW):
     if nch == 1:
         partial[0] = _softmax_chunk(Wt, X, y, C, 0, N, slabs[0])
     else:
+        old = _dynamic_schedule()
         for k in prange(nch):
             partial[k] = _softmax_chunk(Wt, X, y, C, k * rows, min(N, (k + 1) * rows), slabs[k])
+        _set_chunksize(old)
     _reduce_slabs(slabs, nch, C, scale, dW)
     return _ordered_sum(partial)
 

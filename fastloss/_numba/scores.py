@@ -11,7 +11,8 @@ behind them: no fastmath, ``_acc`` reductions, slices that start at 0)
   The chunk count depends on N and C only; each chunk returns a float64 partial sum
   kept in its own slot and the slots are added in chunk order after the ``prange`` loop,
   so the result does not depend on the number of threads. One chunk (small N * C, e.g.
-  N=64 calls) runs directly without entering the parallel region.
+  N=64 calls) runs directly without entering the parallel region. The chunks are handed
+  out one at a time (``_dynamic_schedule``).
 * Cross-entropy is exp-bound; ``_exp_nonpos`` (elementwise.py) is a branch-free exp
   that LLVM vectorizes, so the work is arranged to keep its loop long and the memory
   traffic at one read of the logits and one write of the gradient (no (N, C)
@@ -58,8 +59,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .elementwise import (GRAIN, _JIT, _KERNEL, _acc, _chunking, _exp_nonpos_any,
-                          _fmaximum, _log_ge1, _ordered_sum, _sum)
+from .elementwise import (GRAIN, _JIT, _KERNEL, _acc, _chunking, _dynamic_schedule,
+                          _exp_nonpos_any, _fmaximum, _log_ge1, _ordered_sum, _set_chunksize,
+                          _sum)
 
 # Scores per block of rows in the cross-entropy kernels (buffer of 16 KB in float64, 8 KB
 # in float32), and the number of classes from which rows are processed one at a time instead.
@@ -127,9 +129,11 @@ def multiclass_hinge(scores, y, delta, scale, loss_out, grad):
     if nch == 1:
         return _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad, 0, n)
     partial = np.empty(nch)
+    old = _dynamic_schedule()
     for ch in prange(nch):
         partial[ch] = _multiclass_hinge_part(scores, y, delta, scale, loss_out, grad,
                                              min(n, ch * size), min(n, (ch + 1) * size))
+    _set_chunksize(old)
     return _ordered_sum(partial)
 
 
@@ -302,9 +306,11 @@ def cross_entropy(logits, y, weight, ignore_index, label_smoothing, scale, loss_
     if nch == 1:
         return _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad, 0, n)
     partial = np.empty(nch)
+    old = _dynamic_schedule()
     for ch in prange(nch):
         partial[ch] = _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad,
                                           min(n, ch * size), min(n, (ch + 1) * size))
+    _set_chunksize(old)
     return _ordered_sum(partial)
 
 
@@ -378,8 +384,10 @@ def cross_entropy_probs(logits, target, weight, label_smoothing, scale, loss_out
         return _cross_entropy_probs_part(logits, target, w, label_smoothing, scale, loss_out,
                                          grad, 0, n)
     partial = np.empty(nch)
+    old = _dynamic_schedule()
     for ch in prange(nch):
         partial[ch] = _cross_entropy_probs_part(logits, target, w, label_smoothing, scale,
                                                 loss_out, grad, min(n, ch * size),
                                                 min(n, (ch + 1) * size))
+    _set_chunksize(old)
     return _ordered_sum(partial)
