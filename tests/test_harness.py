@@ -24,6 +24,30 @@ def test_measure_reports_ordered_percentiles():
     assert stats["repeat"] == 5 and stats["number"] >= 1
 
 
+def test_interleaved_rounds_rotate_the_order_and_sample_each_callable_once_per_round():
+    order = []
+    fns = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    stats = timing.measure_interleaved(fns, repeat=3, calibrated={n: (2, 0.0) for n in "abc"})
+    assert order == list("aabbcc" "bbccaa" "ccaabb")
+    for name in "abc":
+        assert stats[name]["repeat"] == 3 and stats[name]["number"] == 2
+        assert stats[name]["p20"] <= stats[name]["median"] <= stats[name]["p80"]
+
+
+def test_large_cells_take_their_percent_of_triad_from_a_triad_in_the_same_rounds(monkeypatch):
+    monkeypatch.setattr(run, "LOCAL_TRIAD_MIN_BYTES", 10_000)
+    cells = run.run(losses=["mse"], backends=["numpy", "numba"], dtypes=["float64"],
+                    sizes={"elementwise": [("tiny", dict(n=50, d=None, c=1)),
+                                           ("small", dict(n=20000, d=None, c=1))]},
+                    repeat=2, min_time=0.001, triad_gbps=1.0)
+    small = [c for c in cells if c["size"] == "small"]
+    tiny = [c for c in cells if c["size"] == "tiny"]
+    assert all(c["triad_gbps_local"] > 0 for c in small)
+    assert all(c["pct_triad"] == pytest.approx(100 * c["gbps"] / c["triad_gbps_local"]) for c in small)
+    assert all("triad_gbps_local" not in c and c["pct_triad"] == pytest.approx(100 * c["gbps"])
+               for c in tiny)
+
+
 def test_agreement_measures_abs_and_rel_difference():
     ref = (np.float64(2.0), np.array([1.0, -4.0]))
     got = (2.5, np.array([1.0, -3.0], dtype=np.float32))

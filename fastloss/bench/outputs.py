@@ -24,14 +24,18 @@ CELL_COLUMNS = ("loss", "size", "n", "d", "c", "dtype", "backend", "kind", "refe
                 "skipped", "median", "p20", "p80", "number", "repeat", "first_call_s",
                 "speedup_vs_numpy", "speedup_vs_loop", "loss_abs_diff", "grad_max_abs_diff",
                 "grad_max_rel_diff", "input_bytes", "bytes_moved", "gbps", "pct_triad",
-                "peak_extra_bytes")
+                "triad_gbps_local", "peak_extra_bytes")
 
 RATIO_SENTENCE = (
     "**How to read the ratios:** *x numpy* and *x loop* are the median time of the numpy "
     "(resp. loop) tier divided by the median time of the row, for the same loss, size and "
-    "dtype in this same run; above 1 the row is that many times faster, below 1 slower. "
+    "dtype in this same run, timed in interleaved rounds (one sample of each backend and "
+    "peer per round, the order rotated), so a drift of the machine's speed hits all of "
+    "them alike; above 1 the row is that many times faster, below 1 slower. "
     "*GB/s* is the bytes a call must move divided by its median time, and *% of triad* "
-    "that bandwidth as a share of the STREAM-triad bandwidth measured once in this run. "
+    "that bandwidth as a share of the STREAM-triad bandwidth: for cells that move 64 MiB "
+    "or more, a triad moving the same bytes timed in the same rounds (`triad_gbps_local`), "
+    "else the triad measured once at the start of the run. "
     "*max |dgrad|* is the largest difference of the gradient from the float64 reference "
     "named for each size: *abs* in the gradient's units, *rel* divided by the largest "
     "|reference gradient| entry. The first call (JIT compilation or cache loading "

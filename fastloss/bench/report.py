@@ -75,7 +75,8 @@ def header(info):
             "time = median per call (p20-p80 spread); xnumpy / xloop / xtorch / xsklearn = that "
             "backend's time divided by this one's, same run (higher is faster);\n"
             "GB/s = bytes that must move (inputs read once, gradient written once) per second, "
-            "with its % of the triad bandwidth;\npeak = extra resident memory at the call's peak; "
+            "with its % of the triad bandwidth (the triad timed in the same rounds where a title gives\n"
+            "one, else the run's); tiers and peers of a size and dtype are timed in interleaved rounds;\npeak = extra resident memory at the call's peak; "
             "dgrad = max abs (and relative) gradient difference from the float64 reference named "
             "in each title.")
 
@@ -97,7 +98,10 @@ def table(cells):
         if k != key:
             key = k
             dims = f"N={c['n']}" + (f" D={c['d']}" if c.get("d") else "") + (f" C={c['c']}" if c["c"] > 1 else "")
-            lines.append(f"\n{c['loss']} [{c['size']}: {dims}] reference: {c['reference']}")
+            local = next((x["triad_gbps_local"] for x in cells if (x["loss"], x["size"]) == k
+                          and x["dtype"] == c["dtype"] and "triad_gbps_local" in x), None)
+            bw = f" | triad in the same rounds {local:.1f} GB/s" if local else ""
+            lines.append(f"\n{c['loss']} [{c['size']}: {dims}] reference: {c['reference']}{bw}")
             lines.append("  ".join(h.ljust(w) for h, w in zip(cols, widths)).rstrip())
         if "skipped" in c:
             vals = [c["backend"], c["dtype"], "skipped: " + c["skipped"]]

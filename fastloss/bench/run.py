@@ -14,7 +14,8 @@ import numpy as np
 from .. import _registry, _threads
 from .._cases import as_dtype, make_case
 from . import memory, peers as peers_mod
-from .timing import measure
+from .timing import measure_interleaved
+from .triad import triad_call
 
 # Size sweeps per series. CS231n's CIFAR-10 shapes for the linear classifier (D = 32*32*3
 # + 1 bias, C = 10; "dev" is its development subset, 49000 its training set); elementwise
@@ -154,12 +155,13 @@ def run(losses=None, backends=None, dtypes=DTYPES, sizes=None, repeat=5, min_tim
                 for dtype in dtypes:
                     case = base if dtype == "float64" else as_dtype(base, dtype)
                     new = _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
-                                      loop_budget, repeat, min_time, threads, progress, reuse_grad)
+                                      loop_budget, repeat, min_time, threads, progress, reuse_grad,
+                                      local_triad=bool(triad_gbps))
                     for c in new:
                         if c["backend"] == "loop" and "median" in c:
                             loop_per_work = c["median"] / _work(dims)
                         if triad_gbps and "gbps" in c:
-                            c["pct_triad"] = 100.0 * c["gbps"] / triad_gbps
+                            c["pct_triad"] = 100.0 * c["gbps"] / c.get("triad_gbps_local", triad_gbps)
                     cells.extend(new)
                     gc.collect()
     return cells
@@ -183,7 +185,7 @@ def _probe_loop(loss, dims, seed):
 
 
 def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call, loop_budget,
-                repeat, min_time, threads, progress, reuse_grad=False):
+                repeat, min_time, threads, progress, reuse_grad=False, local_triad=False):
     loss, dtype = case.loss, case.args[case.grad_arg].dtype.name
     ref_name, ref_seconds, ref_out = ref_call
     ref = _as_f64(ref_out)
@@ -192,6 +194,7 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
               "input_bytes": case.nbytes, "bytes_moved": _bytes_moved(case),
               "grad_out": "reused" if reuse_grad else "fresh"}
     cells = []
+    timed = {}  # name -> (call, converter of its output, cell), timed together below
     for backend in backends:
         if progress:
             progress(f"{loss} {size_label} {dtype} {backend}")
@@ -203,7 +206,7 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
             cell.update(_time_loop(case, ref_call if dtype == "float64" else None, ref))
         else:
             fn = reusing_grad(case, backend) if reuse_grad else (lambda b=backend: case(backend=b))
-            cell.update(_time_cell(fn, repeat, min_time, ref, lambda out: out))
+            timed[backend] = (fn, lambda out: out, cell)
         cells.append(cell)
     for name in peers:
         if progress:
@@ -211,12 +214,55 @@ def _size_cells(case, size_label, dims, backends, peers, loop_ok, est, ref_call,
         made = peers_mod.peer(name, case, threads)
         if made is None:
             continue
-        timed, result = made
+        fn, result = made
         cell = dict(common, backend=name, kind="peer")
-        cell.update(_time_cell(timed, repeat, min_time, ref, result))
+        timed[name] = (fn, result, cell)
         cells.append(cell)
+    triad_bytes = (min(common["bytes_moved"], LOCAL_TRIAD_MAX_BYTES)
+                   if local_triad and common["bytes_moved"] >= LOCAL_TRIAD_MIN_BYTES else None)
+    _time_group(timed, repeat, min_time, ref, triad_bytes)
     _speedups(cells)
     return cells
+
+
+# Cells that move at least this much (beyond the 32 MiB L3 of the 2-core machine) are
+# memory-bound candidates: a triad moving the same bytes (capped: 3 x 160 MB is far
+# beyond any cache) is timed in the same rounds as the cell, and its % of triad is taken
+# against that. The run's single triad, measured before the first cell, moved by up to
+# 2x between runs minutes apart on the shared machine (25.7-54.5 GB/s, one evening).
+LOCAL_TRIAD_MIN_BYTES = 64 * 2 ** 20
+LOCAL_TRIAD_MAX_BYTES = 480 * 10 ** 6
+
+
+def _time_group(timed, repeat, min_time, ref, triad_bytes=None):
+    """Time the callables of one size and dtype together (``measure_interleaved``): the
+    speed-ups between them are ratios of medians from the same rounds. Each callable's
+    first call (JIT compilation, cache loading, peer warm-up) is reported on its own
+    (first_call_s) and is never inside a timed figure; its output gives the agreement
+    columns, and is dropped before the next callable runs (at N=1e5 C=1000 one gradient
+    is 800 MB)."""
+    fns = {}
+    for name, (fn, result, cell) in timed.items():
+        t0 = time.perf_counter()
+        out = fn()
+        cell["first_call_s"] = time.perf_counter() - t0
+        cell.update(agreement(result(out), ref))
+        del out
+        fns[name] = fn
+    if triad_bytes:
+        fns[_TRIAD], moved = triad_call(triad_bytes)
+    # Calls of a quarter second and more are long against timer and scheduler noise:
+    # three rounds give a stable median and keep the default run under 3 minutes.
+    slow = any(cell["first_call_s"] > 0.25 for _, _, cell in timed.values())
+    stats = measure_interleaved(fns, repeat=min(repeat, 3) if slow else repeat, min_time=min_time)
+    for name, (fn, _, cell) in timed.items():
+        cell.update(stats[name])
+        cell["peak_extra_bytes"] = memory.peak_extra_bytes(fn)
+        if triad_bytes:
+            cell["triad_gbps_local"] = moved / stats[_TRIAD]["median"] / 1e9
+
+
+_TRIAD = "(triad)"  # not a backend name
 
 
 def reusing_grad(case, backend):
@@ -230,21 +276,6 @@ def reusing_grad(case, backend):
             return out
         return case(backend=backend, grad_out=buf[0])
     return fn
-
-
-def _time_cell(fn, repeat, min_time, ref, result):
-    # The first call includes JIT compilation / cache loading / peer warm-up; it is
-    # reported on its own (first_call_s) and never inside a timed figure.
-    t0 = time.perf_counter()
-    out = fn()
-    stats = {"first_call_s": time.perf_counter() - t0}
-    # Calls of a quarter second and more are long against timer and scheduler noise:
-    # three repeats give a stable median and keep the default run under 3 minutes.
-    slow = stats["first_call_s"] > 0.25
-    stats.update(measure(fn, repeat=min(repeat, 3) if slow else repeat, min_time=min_time))
-    stats["peak_extra_bytes"] = memory.peak_extra_bytes(fn)
-    stats.update(agreement(result(out), ref))
-    return stats
 
 
 def _time_loop(case, ref_call, ref):

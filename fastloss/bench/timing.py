@@ -31,10 +31,35 @@ def time_calls(fn, number):
     return time.perf_counter() - start
 
 
+def stats(samples):
+    """Median, 20th and 80th percentiles (seconds per call) of per-call samples."""
+    p20, med, p80 = np.percentile(samples, [20, 50, 80])
+    return {"median": float(med), "p20": float(p20), "p80": float(p80), "repeat": len(samples)}
+
+
+def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
+    """Per-call seconds of each of ``fns`` (a dict name -> callable), measured in rounds:
+    every round takes one sample of each callable (``number`` calls, calibrated as in
+    :func:`measure`), in an order rotated from round to round. On a shared machine whose
+    speed drifts over seconds (other tenants, memory bandwidth, clock), interleaving puts
+    every callable under the same conditions, so their ratios hold even where the
+    absolute times move. ``calibrated`` may hold already known ``(number, seconds)``
+    per name. Returns name -> dict as :func:`measure`."""
+    names = list(fns)
+    calibrated = dict(calibrated or {})
+    for name in names:
+        if name not in calibrated:
+            calibrated[name] = calibrate(fns[name], min_time)
+    samples = {name: [] for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            number = calibrated[name][0]
+            samples[name].append(time_calls(fns[name], number) / number)
+    return {name: dict(stats(samples[name]), number=calibrated[name][0]) for name in names}
+
+
 def measure(fn, repeat=5, min_time=0.05):
     """Per-call seconds of ``fn()``: dict with median, p20, p80, number and repeat."""
     number, first = calibrate(fn, min_time)
     samples = [first / number] + [time_calls(fn, number) / number for _ in range(repeat - 1)]
-    p20, med, p80 = np.percentile(samples, [20, 50, 80])
-    return {"median": float(med), "p20": float(p20), "p80": float(p80),
-            "number": number, "repeat": len(samples)}
+    return dict(stats(samples), number=number)

@@ -17,6 +17,17 @@ def _triad(a, b, c, s):
         a[i] = b[i] + s * c[i]
 
 
+def triad_call(nbytes):
+    """``(fn, bytes)``: a triad call over three float64 arrays that together hold about
+    ``nbytes`` bytes (so it moves what a cell of that size moves), compiled already."""
+    n = max(1, int(nbytes) // 24)
+    a = np.empty(n)
+    b = np.ones(n)
+    c = np.full(n, 2.0)
+    _triad(a, b, c, 3.0)
+    return (lambda: _triad(a, b, c, 3.0)), 3 * 8 * n
+
+
 def triad_gbps(n=20_000_000, repeat=5):
     """Best-of-median triad bandwidth in GB/s (1e9 bytes/s) with ``n`` float64 elements
     per array (3 x 160 MB by default)."""
