@@ -37,6 +37,15 @@ def stats(samples):
     return {"median": float(med), "p20": float(p20), "p80": float(p80), "repeat": len(samples)}
 
 
+# Each sample of measure_interleaved follows one untimed call of the same callable, for
+# calls shorter than this. The callable before it ran on another thread pool (OpenBLAS,
+# numba's, an OpenMP runtime of the Cython tier or of a peer), whose workers go on
+# spinning for a while after a call (OpenBLAS's for up to ~0.1 s) on the cores the next
+# call needs; without the lead-in, scikit-learn's cross-entropy at N=1e6 C=10 measured
+# 98-159 ms right after the Cython tier against 38 ms when timed on its own.
+LEAD_IN_MAX_SECONDS = 0.25
+
+
 def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
     """Per-call seconds of each of ``fns`` (a dict name -> callable), measured in rounds:
     every round takes one sample of each callable (``number`` calls, calibrated as in
@@ -53,7 +62,9 @@ def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
     samples = {name: [] for name in names}
     for r in range(repeat):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            number = calibrated[name][0]
+            number, seconds = calibrated[name]
+            if seconds / number < LEAD_IN_MAX_SECONDS:
+                fns[name]()  # lead-in, untimed: see LEAD_IN_MAX_SECONDS
             samples[name].append(time_calls(fns[name], number) / number)
     return {name: dict(stats(samples[name]), number=calibrated[name][0]) for name in names}
 
