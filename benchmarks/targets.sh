@@ -15,7 +15,7 @@ bench() {
 # Targets 3 and 4 are ratios against PyTorch and scikit-learn: without them those rows
 # would silently lack their peer columns (`make peers` installs both; `make targets` runs
 # this script after it).
-"$PY" -c "from fastloss.bench.peers import PEERS, available_peers as a; import sys; m = set(PEERS) - set(a()); sys.exit(m and f'peers not installed: {sorted(m)} (make peers)')"
+"$PY" -c "from fastloss.bench.peers import PEERS, available_peers as a; import sys; m = set(PEERS) - set(a()); sys.exit(f'peers not installed: {sorted(m)} (make peers)' if m else 0)"
 mkdir -p "$OUT"
 # 1. svm/softmax at CIFAR-10 dev (N=500) and full (N=49000) sizes vs the numpy tier.
 bench linear --loss svm --loss softmax --size dev --size full

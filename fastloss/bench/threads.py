@@ -143,18 +143,26 @@ def oversubscription(case, backend, calls=2, repeat=5, workers=2, timeout=60.0):
 
 
 def thread_scaling(case, backend, repeat=5, min_time=0.05, reuse_grad=False):
-    """Median per-call time (``timing.measure``) with one compiled thread and with
-    max_threads(); speedup = one-thread time / max-thread time. ``reuse_grad``: every call
-    after the first writes into the first call's gradient (``grad_out=``)."""
-    times = {}
+    """Median per-call time with one compiled thread and with max_threads(), measured in
+    interleaved rounds (``timing.measure_interleaved``: the one-thread and the
+    many-thread calls alternate, so a drift of the shared machine's speed hits both);
+    speedup = one-thread time / max-thread time. ``reuse_grad``: every call after the
+    first writes into the first call's gradient (``grad_out=``)."""
     fn = reusing_grad(case, backend) if reuse_grad else (lambda: case(backend=backend))
     if reuse_grad:
         fn()  # allocates the buffer outside the timed calls
-    for n in (1, max_threads()):
-        with fastloss.num_threads(n):
-            times[n] = timing.measure(fn, repeat, min_time)["median"]
-    return {"threads": max_threads(), "one_s": times[1], "max_s": times[max_threads()],
-            "speedup": times[1] / times[max_threads()]}
+
+    def with_threads(n):
+        def call():
+            with fastloss.num_threads(n):
+                return fn()
+        return call
+
+    many = max_threads()
+    stats = timing.measure_interleaved({1: with_threads(1), many: with_threads(many)},
+                                       repeat, min_time)
+    return {"threads": many, "one_s": stats[1]["median"], "max_s": stats[many]["median"],
+            "speedup": stats[1]["median"] / stats[many]["median"]}
 
 
 def run(sizes=None, backends=None, calls=2, repeat=5, min_time=0.05, timeout=60.0):

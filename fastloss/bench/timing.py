@@ -37,13 +37,26 @@ def stats(samples):
     return {"median": float(med), "p20": float(p20), "p80": float(p80), "repeat": len(samples)}
 
 
-# Each sample of measure_interleaved follows one untimed call of the same callable, for
-# calls shorter than this. The callable before it ran on another thread pool (OpenBLAS,
-# numba's, an OpenMP runtime of the Cython tier or of a peer), whose workers go on
-# spinning for a while after a call (OpenBLAS's for up to ~0.1 s) on the cores the next
-# call needs; without the lead-in, scikit-learn's cross-entropy at N=1e6 C=10 measured
-# 98-159 ms right after the Cython tier against 38 ms when timed on its own.
-LEAD_IN_MAX_SECONDS = 0.25
+# Untimed calls before each interleaved sample: at least one, and at least this long.
+# The previous callable's thread pool (OpenBLAS, numba's, an OpenMP runtime of the
+# Cython tier or of a peer) goes on spinning after its call, on the cores the next
+# call needs. Measured on the 2-core machine: numba's svm at N=500 took 4.6 ms on its
+# first call after NumPy's tier (OpenBLAS), ~1.0-1.2 ms over the next ~40 ms, and
+# 0.81-0.87 ms from ~50 ms on (0.8-0.9 ms right after the Cython or numba tier).
+# Without a lead-in: scikit-learn's cross-entropy at N=1e6 C=10 took 98-159 ms right
+# after the Cython tier against 38 ms on its own, and NumPy's softmax at N=8192 D=256
+# C=32000 float32 3.5-5.1 s right after the Cython tier against 1.9-2.1 s after itself.
+LEAD_IN_SECONDS = 0.05
+
+
+def lead_in(fn, seconds=None):
+    """Call ``fn`` untimed until ``seconds`` (default LEAD_IN_SECONDS) have passed, at
+    least once."""
+    seconds = LEAD_IN_SECONDS if seconds is None else seconds
+    start = time.perf_counter()
+    fn()
+    while time.perf_counter() - start < seconds:
+        fn()
 
 
 def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
@@ -53,7 +66,11 @@ def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
     speed drifts over seconds (other tenants, memory bandwidth, clock), interleaving puts
     every callable under the same conditions, so their ratios hold even where the
     absolute times move. ``calibrated`` may hold already known ``(number, seconds)``
-    per name. Returns name -> dict as :func:`measure`."""
+    per name. Returns name -> dict as :func:`measure`.
+
+    Each sample follows an untimed lead-in of the same callable (:func:`lead_in`), so
+    that it sees the state a repeated call sees, not the state the previous callable
+    left."""
     names = list(fns)
     calibrated = dict(calibrated or {})
     for name in names:
@@ -62,9 +79,8 @@ def measure_interleaved(fns, repeat=5, min_time=0.05, calibrated=None):
     samples = {name: [] for name in names}
     for r in range(repeat):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            number, seconds = calibrated[name]
-            if seconds / number < LEAD_IN_MAX_SECONDS:
-                fns[name]()  # lead-in, untimed: see LEAD_IN_MAX_SECONDS
+            number = calibrated[name][0]
+            lead_in(fns[name])
             samples[name].append(time_calls(fns[name], number) / number)
     return {name: dict(stats(samples[name]), number=calibrated[name][0]) for name in names}
 
