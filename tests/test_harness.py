@@ -1,4 +1,6 @@
 """The harness's own logic on tiny sizes: calibration, agreement, cells, check, threads."""
+import time
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,8 @@ def test_measure_reports_ordered_percentiles():
     assert stats["repeat"] == 5 and stats["number"] >= 1
 
 
-def test_interleaved_rounds_rotate_the_order_and_sample_each_callable_once_per_round():
+def test_interleaved_rounds_rotate_the_order_and_sample_each_callable_once_per_round(monkeypatch):
+    monkeypatch.setattr(timing, "LEAD_IN_SECONDS", 0.0)  # the lead-in is then one call
     order = []
     fns = {name: (lambda name=name: order.append(name)) for name in "abc"}
     # Each sample: one untimed lead-in call, then `number` (2) timed calls.
@@ -33,6 +36,15 @@ def test_interleaved_rounds_rotate_the_order_and_sample_each_callable_once_per_r
     for name in "abc":
         assert stats[name]["repeat"] == 3 and stats[name]["number"] == 2
         assert stats[name]["p20"] <= stats[name]["median"] <= stats[name]["p80"]
+
+
+def test_lead_in_calls_at_least_once_and_for_at_least_its_time():
+    calls = []
+    timing.lead_in(lambda: calls.append(1), seconds=0.0)
+    assert len(calls) == 1
+    start = time.perf_counter()
+    timing.lead_in(lambda: calls.append(1), seconds=0.02)
+    assert time.perf_counter() - start >= 0.02 and len(calls) > 2
 
 
 def test_large_cells_take_their_percent_of_triad_from_a_triad_in_the_same_rounds(monkeypatch):
