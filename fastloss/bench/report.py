@@ -98,9 +98,11 @@ def table(cells):
         if k != key:
             key = k
             dims = f"N={c['n']}" + (f" D={c['d']}" if c.get("d") else "") + (f" C={c['c']}" if c["c"] > 1 else "")
-            local = next((x["triad_gbps_local"] for x in cells if (x["loss"], x["size"]) == k
-                          and x["dtype"] == c["dtype"] and "triad_gbps_local" in x), None)
-            bw = f" | triad in the same rounds {local:.1f} GB/s" if local else ""
+            # One block holds both dtypes, each timed in rounds (and with a triad) of its own.
+            local = {x["dtype"]: x["triad_gbps_local"] for x in cells
+                     if (x["loss"], x["size"]) == k and "triad_gbps_local" in x}
+            bw = (" | triad in the same rounds " + ", ".join(
+                f"{gbps:.1f} GB/s ({dt})" for dt, gbps in local.items())) if local else ""
             lines.append(f"\n{c['loss']} [{c['size']}: {dims}] reference: {c['reference']}{bw}")
             lines.append("  ".join(h.ljust(w) for h, w in zip(cols, widths)).rstrip())
         if "skipped" in c:

@@ -252,7 +252,8 @@ def _time_group(timed, repeat, min_time, ref, triad_bytes=None):
     if triad_bytes:
         fns[_TRIAD], moved = triad_call(triad_bytes)
     # Calls of a quarter second and more are long against timer and scheduler noise:
-    # three rounds give a stable median and keep the default run under 3 minutes.
+    # three rounds give a stable median and keep the default run short (5.4 min on the
+    # 2-core machine with the lead-ins; it would be longer with five).
     slow = any(cell["first_call_s"] > 0.25 for _, _, cell in timed.values())
     stats = measure_interleaved(fns, repeat=min(repeat, 3) if slow else repeat, min_time=min_time)
     for name, (fn, _, cell) in timed.items():

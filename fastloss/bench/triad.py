@@ -19,7 +19,8 @@ def _triad(a, b, c, s):
 
 def triad_call(nbytes):
     """``(fn, bytes)``: a triad call over three float64 arrays that together hold about
-    ``nbytes`` bytes (so it moves what a cell of that size moves), compiled already."""
+    ``nbytes`` bytes (so it moves what a cell of that size moves), compiled (or loaded
+    from the cache) already, outside any timing."""
     n = max(1, int(nbytes) // 24)
     a = np.empty(n)
     b = np.ones(n)
@@ -31,9 +32,5 @@ def triad_call(nbytes):
 def triad_gbps(n=20_000_000, repeat=5):
     """Best-of-median triad bandwidth in GB/s (1e9 bytes/s) with ``n`` float64 elements
     per array (3 x 160 MB by default)."""
-    a = np.empty(n)
-    b = np.ones(n)
-    c = np.full(n, 2.0)
-    _triad(a, b, c, 3.0)  # compile (or load from cache) outside the timing
-    stats = measure(lambda: _triad(a, b, c, 3.0), repeat=repeat, min_time=0.05)
-    return 3 * 8 * n / stats["median"] / 1e9
+    fn, moved = triad_call(3 * 8 * n)
+    return moved / measure(fn, repeat=repeat, min_time=0.05)["median"] / 1e9
