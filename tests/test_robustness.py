@@ -61,6 +61,8 @@ def _zoo(loss, tmp_path):
         f = first.copy()
         f.flat[3] = value
         yield name, case.with_arg(0, f)
+        # float32 too: the compiled tiers take float32 shortcuts (the hinge's tp < margin).
+        yield f"{name} float32", as_dtype(case.with_arg(0, f), np.float32)
     yield "float16", as_dtype(case, np.float16)
     yield "big-endian", Case(loss, tuple(a.astype(a.dtype.newbyteorder(">")) for a in case.args),
                              dict(case.kwargs), case.grad_arg)

@@ -463,23 +463,37 @@ def _sum(buf):
 #   X:        the public kernel: chunking and prange.
 
 @njit(**_JIT)
+def _ceil_to(dtype, x):
+    """The smallest value of ``dtype`` (float32 or float64) >= the float64 x: then for any
+    v of that dtype, v < x <=> v < _ceil_to(dtype, x) (no value of it lies in between)."""
+    c = dtype(x)
+    if np.float64(c) < x:
+        c = np.nextafter(c, dtype(np.inf))
+    return c
+
+
+@njit(**_JIT)
 def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
-    """Returns the number of targets in the block that are neither -1 nor +1."""
+    """Returns the number of targets in the block that are neither -1 nor +1.
+
+    In the input's precision where that is exact, so that float32 loops stay 16 lanes wide
+    (every widening or narrowing of a float32 vector costs two conversions): with t = +-1,
+    tp = t p is exact and (float64)tp = t p; t p < margin <=> tp < _ceil_to(margin); the
+    float64 gradient -t scale rounded to float32 is -t float32(scale)."""
+    ty = pred.dtype.type
+    one, zero, sc, am = ty(1), ty(0), ty(scale), _ceil_to(ty, margin)
     off = 0
     for k in range(pred.shape[0]):
-        t = np.float64(target[k])
-        off += (t != 1.0) & (t != -1.0)
-        gap = margin - t * np.float64(pred[k])
-        if gap > 0:
-            loss, g = gap, -t
-        elif gap <= 0:
-            loss, g = 0.0, 0.0
-        else:  # NaN
-            loss, g = gap, gap
+        t = target[k]
+        off += (t != one) & (t != -one)
+        tp = t * pred[k]
+        gap = margin - np.float64(tp)
+        loss = 0.0 if gap <= 0 else gap  # "not gap <= 0": a NaN gap is active, stays NaN
         lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
-        grad[k] = g * scale
+        g = -t * sc if tp < am else zero
+        grad[k] = tp if tp != tp else g  # NaN: NaN (two selects: faster than three branches)
     return off
 
 
@@ -529,19 +543,23 @@ def hinge(pred, target, margin, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
-    """Returns the number of targets in the block that are neither -1 nor +1."""
+    """Returns the number of targets in the block that are neither -1 nor +1. tp = t p in
+    the input's precision, as in _hinge_block."""
+    ty = pred.dtype.type
+    one = ty(1)
     off = 0
     for k in range(pred.shape[0]):
-        t = np.float64(target[k])
-        off += (t != 1.0) & (t != -1.0)
-        gap = margin - t * np.float64(pred[k])
+        t = target[k]
+        off += (t != one) & (t != -one)
+        gap = margin - np.float64(t * pred[k])
         if gap <= 0:
             gap = 0.0  # NaN fails the test and stays NaN
         loss = gap * gap
         lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
-        grad[k] = -2.0 * t * gap * scale
+        # -2 t gap scale rounded once: its magnitude rounded, then the sign of -t.
+        grad[k] = -t * ty(2.0 * gap * scale)
     return off
 
 
@@ -642,19 +660,23 @@ def mse(pred, target, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _l1_block(pred, target, scale, loss_out, grad, lb):
+    ty = pred.dtype.type
+    zero, sc = ty(0), ty(scale)
     for k in range(pred.shape[0]):
-        d = np.float64(pred[k]) - np.float64(target[k])
-        loss = abs(d)
-        if d > 0:
-            g = 1.0
-        elif d < 0:
-            g = -1.0
-        else:
-            g = d * 0.0  # sign(0) = 0, sign(NaN) = NaN
+        p, t = pred[k], target[k]
+        loss = abs(np.float64(p) - np.float64(t))
         lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
-        grad[k] = g * scale
+        # sign(p - t) decided by comparing p with t, in the input's precision (a float64
+        # difference of two floats is never rounded to or away from 0); +-scale rounded
+        # to float32 is +-float32(scale).
+        if p > t:
+            grad[k] = sc
+        elif p < t:
+            grad[k] = -sc
+        else:
+            grad[k] = (p - t) * zero  # sign(+-0) = +-0, sign(NaN) = NaN
 
 
 @njit(**_JIT)
@@ -705,14 +727,10 @@ def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
             loss = 0.5 * d * d
         else:
             loss = delta * (a - 0.5 * delta)  # NaN lands here and stays NaN
-        if a <= delta:
-            g = d
-        elif d > 0:
-            g = delta
-        elif d < 0:
-            g = -delta
-        else:
-            g = d  # NaN (d = 0 never reaches here: delta > 0)
+        # d if |d| <= delta else delta sign(d), as a clamp: two compares and selects
+        # (NaN fails both and stays NaN).
+        g = delta if d > delta else d
+        g = -delta if g < -delta else g
         lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
