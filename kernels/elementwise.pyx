@@ -15,17 +15,22 @@ allocates a temporary of size N.
   operations, the gradient is written already multiplied by ``scale``.
 * Blocks of BLOCK = 256 elements. Per block one simple loop computes the gradient (to memory)
   and the float64 per-element losses into a 2 KiB stack buffer (L1); a second loop adds that
-  buffer into LANES float64 partial sums (``_numerics.lane_sum``: a plain ``total += l`` would
-  not vectorize without -ffast-math, which we do not use since NaN must propagate); when
+  buffer into SUM_LANES = 32 float64 partial sums (four vector registers while a block is
+  added, carried from block to block of a chunk) (``_numerics.fl_lane_add``: a plain ``total += l`` would not vectorize without
+  -ffast-math, which we do not use since NaN must propagate); when
   ``loss_out`` is wanted a third loop copies the buffer out. So the ``loss_out`` test and the
   switch over the loss kind run once per block, never per element, and every inner loop is
   straight-line code that gcc vectorizes (comparisons become blends; exp / log1p are
   ``_numerics``' branch-free versions). An absent BCE weight / pos_weight points the inner
   loop at a block of ones instead of testing per element (multiplying by 1.0 is exact, as the
   loop tier's ``w = 1.0``).
-* Precision: the piecewise losses compute in float64 also for float32 input, exactly like the
-  loop tier (a kink decision such as ``margin - t p > 0`` must not change with the dtype);
-  they are memory-bound, the conversions cost nothing. BCE computes in the input's precision
+* Precision: the piecewise losses give exactly the loop tier's float64 results also for
+  float32 input (a kink decision such as ``margin - t p > 0`` must not change with the
+  dtype), but compute in float32 wherever that is exact (see ``_block``): each widening or
+  narrowing of a float32 vector costs two conversions, and with them in every step the
+  float32 loops were compute-bound (hinge 0.32 ns per element on one core in L2, against
+  0.20 now; at N=1e7 two cores then moved ~40 GB/s, not the triad's ~55). MSE and Huber
+  still widen p and t (p - t is exact in float64 only). BCE computes in the input's precision
   (float32: twice the vector lanes for its exp / log1p; errors ~1e-7 relative) and, like all
   of them, accumulates the loss sum in float64.
 * Parallelism: a FIXED number of chunks (``_numerics.chunk_size``: at most 16, each at least
@@ -55,17 +60,6 @@ cdef enum:
 # (a few us on this machine) would eat the gain. BCE does ~10x more arithmetic per element.
 cdef Py_ssize_t MIN_CHUNK = 32768
 cdef Py_ssize_t MIN_CHUNK_BCE = 4096
-
-
-cdef inline double _sign(double d) noexcept nogil:
-    """sign(d) with sign(+-0) = +-0 and sign(NaN) = NaN (as the loop tier's _sign: d * 0.0
-    where d is neither > 0 nor < 0). Written as two flat selects, not a nested conditional:
-    gcc if-converted the nested form in some builds only, and the float32 L1 loop then ran
-    scalar with a data-dependent branch (measured 3.9 -> 35 ms at N=1e7)."""
-    cdef double s = d * 0.0
-    s = 1.0 if d > 0 else s
-    s = -1.0 if d < 0 else s
-    return s
 
 
 cdef inline void _bce_elem(floating x, floating tt, floating e, floating lf, floating inv,
@@ -98,8 +92,7 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
     """BCE with logits over one block (see _block); w and q both NULL when both are absent
     (one absent alone comes as a block of ones). In a function of its own so that its L1
     buffers stay out of _block's frame (with them there, gcc stopped vectorizing the float32
-    L1 loop, 3.9 -> 35 ms at N=1e7; ``_sign`` is now written so that it vectorizes either
-    way)."""
+    L1 loop, 3.9 -> 35 ms at N=1e7)."""
     cdef Py_ssize_t k
     cdef floating one = 1
     cdef floating eb[BLOCK]
@@ -207,7 +200,7 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
             # |d| < delta quadratic; else linear (NaN lands there and stays NaN).
             lb[k] = 0.5 * d * d if ad < a else a * (ad - 0.5 * a)
             # d if |d| <= delta else delta sign(d), as a clamp: two compares and blends
-            # instead of _sign's three (NaN fails both tests and stays; -0 stays -0).
+            # instead of a sign's three (NaN fails both tests and stays; -0 stays -0).
             d = a if d > a else d
             d = -a if d < -a else d
             g[k] = <floating>(d * scale)
