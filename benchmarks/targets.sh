@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The performance targets of issue 5, each measured with the harness in one run and
-# written under OUT (default docs/issue5/after). About 8-12
-# minutes on the 2-core machine; run it on a quiet machine (nothing else busy).
+# written under OUT (default docs/issue5/after). About 15
+# minutes on the 2-core machine; run it on a quiet machine (nothing else busy). The tables
+# of every target (markdown, bold where met) go to OUT/targets.md.
 set -euo pipefail
 OUT=${1:-docs/issue5/after}
 PY=${PYTHON:-python}
@@ -32,3 +33,5 @@ bench large_c --loss softmax --loss svm --size "N=8192 C=32000" --backend numpy 
 # 6. Threads: 2 vs 1 compiled threads, GIL release, oversubscription.
 "$PY" -m fastloss threads --out "$OUT/threads" > "$OUT/threads.txt" 2>/dev/null
 mv "$OUT/threads/threads.json" "$OUT/threads.json" && rm -r "$OUT/threads"; echo "  threads done"
+# Every target's rows with their ratios, as markdown (bold: target met).
+"$PY" benchmarks/targets_table.py "$OUT" > "$OUT/targets.md"; echo "  $OUT/targets.md written"

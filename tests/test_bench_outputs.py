@@ -231,3 +231,22 @@ def test_write_all_without_matplotlib(tmp_path, cells, monkeypatch):
     assert sorted(os.path.basename(p) for p in paths) == ["report.md", "results.csv",
                                                           "results.json"]
     assert "## Plots" not in (tmp_path / "report.md").read_text()
+
+
+def test_targets_table_renders_the_committed_run(capsys):
+    """benchmarks/targets_table.py turns the committed targets.sh run into one table per
+    target, bold exactly where a ratio reaches its goal."""
+    import importlib.util
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("targets_table", root / "benchmarks" / "targets_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    table.main(str(root / "docs" / "issue5" / "after"))
+    out = capsys.readouterr().out
+    titles = [line for line in out.splitlines() if line.startswith("### ")]
+    assert [t.split()[1] for t in titles] == ["1.", "2.", "2.", "3.", "4.", "5.", "6."]
+    assert "**" in out
+    for cell in out.replace("|", " ").split():
+        if cell.startswith("**") and cell.endswith("x**"):
+            assert float(cell.strip("*x")) >= 1.0
+    assert table._ratio(2.99, 3.0) == "2.99x" and table._ratio(3.0, 3.0) == "**3.00x**"
