@@ -214,8 +214,15 @@ def _index_row(zi, yi, m, s, lse, e, w, w_sum, eps, smooth, scale, gi):
             acc = _acc(acc, w[k] * (lse - (np.float64(zi[k]) - m)))
         loss += smooth * acc
     a = ((1 - eps) * wy + eps_c * w_sum) / s  # p_k * mass = e_k * a
-    for k in range(c):
-        gi[k] = (e[k] * a - eps_c * w[k]) * scale
+    if smooth is None:
+        # e_k (a scale): one multiply per entry, as the Cython tier (with the smoothing
+        # term's weight load and multiplies, float32 rows of 10 took 2.3x as long here)
+        a_scale = a * scale
+        for k in range(c):
+            gi[k] = e[k] * a_scale
+    else:
+        for k in range(c):
+            gi[k] = (e[k] * a - eps_c * w[k]) * scale
     gi[yi] = ((e[yi] * a - eps_c * wy) - (1 - eps) * wy) * scale
     return loss
 
