@@ -28,9 +28,12 @@ def _appended_doc(text):
     return decorate
 
 
-def _add_l2(loss_sum, scale, dW, W, reg):
-    """Mean loss plus ``reg * sum(W**2)``; adds ``2 reg W`` to dW in place."""
+def _add_l2(loss_sum, scale, dW, W, reg, penalty=None):
+    """Mean loss plus ``reg * sum(W**2)``; adds ``2 reg W`` to dW in place, through the
+    tier's one-pass ``penalty`` where it has one (``_registry.l2_penalty``)."""
     loss = loss_sum * scale
+    if reg and penalty is not None:
+        return float(loss + reg * penalty(W, reg, dW)), dW
     if reg:
         # float64 accumulation also for float32 weights. np.dot only for small W: a longer
         # BLAS dot wakes OpenBLAS's threads, which then spin and take the cores from the
@@ -60,7 +63,7 @@ def _linear(name, W, X, y, reg, options, backend, chunk_size, grad_out):
         total = _chunked.linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size)
     else:
         total = _registry.kernel(name, backend)(W, X, y, *options, scale, dW)
-    return _add_l2(total, scale, dW, W, reg)
+    return _add_l2(total, scale, dW, W, reg, _registry.l2_penalty(backend, W.dtype))
 
 
 _LINEAR_DOC = """

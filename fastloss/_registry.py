@@ -15,7 +15,9 @@ already validated and normalised by ``fastloss._validate`` (C-contiguous, one fl
 dtype, labels in range), overwrites every element of the caller-allocated gradient
 array with the gradient already multiplied by ``scale`` (1/N for a mean), and
 returns the *unscaled* loss sum as a Python float accumulated in float64. The API
-layer (``fastloss._api``) applies the scale to the loss and adds regularisation.
+layer (``fastloss._api``) applies the scale to the loss and adds regularisation: through
+the tier's ``l2_penalty(W, reg, dW)`` where the tier has one (the compiled tiers: one pass
+over W instead of NumPy's two temporaries), else with NumPy.
 One exception: the kernels of the losses on targets in {-1, +1} (hinge, squared hinge)
 return ``(sum, off)``, ``off`` the number of targets that are neither; they count them
 in their pass over the data and the API raises when ``off`` is not 0.
@@ -160,12 +162,11 @@ def _for_dtype(fn, dtype):
     return found
 
 
-def kernel(loss_name, backend=None, variant="", dtype=None):
-    """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
-    (None = default backend); with ``dtype``, specialised for it where the tier can."""
-    # The tier module is cached by what decides it (the environment variable is read on
-    # every call, so changing it takes effect at once): this runs on every loss call. The
-    # kernel itself is looked up afresh, so a replaced module attribute is seen.
+def _module(backend):
+    """The tier module of ``backend`` (None = default backend)."""
+    # Cached by what decides it (the environment variable is read on every call, so
+    # changing it takes effect at once): this runs on every loss call. Kernels are looked
+    # up afresh in the module, so a replaced module attribute is seen.
     if backend is not None and not isinstance(backend, str):
         check_backend(backend)  # raises: not a name
     key = (backend, _env_backend() if backend is None else None)
@@ -173,4 +174,18 @@ def kernel(loss_name, backend=None, variant="", dtype=None):
     if module is None:
         tier = default_backend() if backend is None else check_backend(backend)
         module = _resolved[key] = _tier_modules[tier]
-    return _for_dtype(getattr(module, loss_name + variant), dtype)
+    return module
+
+
+def kernel(loss_name, backend=None, variant="", dtype=None):
+    """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
+    (None = default backend); with ``dtype``, specialised for it where the tier can."""
+    return _for_dtype(getattr(_module(backend), loss_name + variant), dtype)
+
+
+def l2_penalty(backend=None, dtype=None):
+    """The tier's own one-pass L2 term ``l2_penalty(W, reg, dW) -> sum(W**2)`` (adds
+    2 reg W to dW), or None: the compiled tiers have one, the loop and numpy tiers use
+    NumPy's in ``fastloss._api``."""
+    fn = getattr(_module(backend), "l2_penalty", None)
+    return None if fn is None else _for_dtype(fn, dtype)

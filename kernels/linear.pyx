@@ -62,6 +62,8 @@ from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
+from _numerics cimport SUM_LANES, fl_lane_add, lane_fold
+
 cdef extern from *:
     """
     /* Software prefetch into L2 (a hint: never faults, may be a no-op). */
@@ -705,3 +707,35 @@ def softmax(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t
     Returns the loss sum as a Python float accumulated in float64 (also for float32 inputs).
     """
     return _run(MODE_SOFTMAX, W, X, y, 0.0, scale, dW)
+
+
+def l2_penalty(const floating[:, ::1] W, double reg, floating[:, ::1] dW):
+    """The L2 term of a linear loss in one pass over W: returns sum_ij W_ij^2 (float64
+    accumulation, fixed order) and adds 2 reg W to dW in place.
+
+    NumPy needs a squared temporary and a product temporary for the same (~20 us of a
+    ~330 us softmax call at N=500, D=3073, C=10, float32). 2 reg is rounded once to W's
+    dtype, as in NumPy's ``dW += (2 * reg) * W``; the update may be one fused multiply-add.
+    W, dW : (D, C) C-contiguous, the same dtype. Serial: W is small next to X.
+    """
+    cdef Py_ssize_t n = W.shape[0] * W.shape[1]
+    cdef Py_ssize_t b, k, m
+    cdef double acc[SUM_LANES]
+    cdef double sq[256]
+    cdef floating t = <floating>(2.0 * reg)
+    cdef const floating* w
+    cdef floating* g
+    if n == 0:
+        return 0.0
+    w = &W[0, 0]
+    g = &dW[0, 0]
+    with nogil:
+        for k in range(SUM_LANES):
+            acc[k] = 0.0
+        for b in range(0, n, 256):
+            m = n - b if n - b < 256 else 256
+            for k in range(m):
+                sq[k] = <double>w[b + k] * <double>w[b + k]
+                g[b + k] = g[b + k] + t * w[b + k]
+            fl_lane_add(acc, sq, m)
+    return lane_fold(acc)

@@ -46,3 +46,30 @@ def test_environment_variable_selects_backend(monkeypatch, loss):
     monkeypatch.setenv(_registry.ENV_BACKEND, "nonsense")
     with pytest.raises(ValueError, match="FASTLOSS_BACKEND"):
         case()
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l2_penalty_matches_numpy(backend, dtype):
+    """A tier's one-pass L2 term (compiled tiers; None elsewhere) gives NumPy's sum of
+    squares in float64 and adds 2 reg W to dW, on sizes around its block lengths; a NaN
+    in W reaches both; W is not modified."""
+    pen = _registry.l2_penalty(backend, np.dtype(dtype))
+    if backend in ("loop", "numpy"):
+        assert pen is None
+        return
+    rng = np.random.default_rng(5)
+    for shape in [(1, 1), (3, 1), (255, 1), (257, 3), (4096, 2), (4097, 1), (3073, 10)]:
+        W = rng.standard_normal(shape).astype(dtype)
+        W0 = W.copy()
+        dW = rng.standard_normal(shape).astype(dtype)
+        expect = dW + dtype(2 * 0.3) * W
+        # one rounding or two (a fused multiply-add or not): within 2 ulp of the terms
+        bound = 2 * np.finfo(dtype).eps * (np.abs(dW) + np.abs(dtype(2 * 0.3) * W))
+        sq = pen(W, 0.3, dW)
+        np.testing.assert_array_equal(W, W0)
+        assert sq == pytest.approx(float(np.sum(W.astype(np.float64) ** 2)), rel=1e-13)
+        assert np.all(np.abs(dW - expect) <= bound)
+    W[5, 3] = np.nan
+    dW = np.zeros_like(W)
+    assert np.isnan(pen(W, 0.3, dW)) and np.isnan(dW[5, 3]) and np.isfinite(np.delete(dW.ravel(), 53)).all()

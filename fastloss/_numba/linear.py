@@ -90,7 +90,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .elementwise import _dynamic_schedule, _set_chunksize
+from .elementwise import _acc, _dynamic_schedule, _set_chunksize
 
 # Rows whose scores, coefficients and gradient are computed together (a multiple of 4).
 ROWS_PER_BLOCK = 16
@@ -463,3 +463,38 @@ def softmax(W, X, y, scale, dW):
     Shapes, dtypes and NaN behaviour as :func:`svm` (without ``delta``).
     """
     return float(_softmax_kernel(W, X, y, float(scale), dW))
+
+
+_L2_BLOCK = 4096  # elements of W per block: summed, then updated, while in L1/L2
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _l2_penalty(W, reg, dW):
+    w = W.ravel()
+    g = dW.ravel()
+    t = W.dtype.type(2.0 * reg)
+    total = 0.0
+    for b0 in range(0, w.shape[0], _L2_BLOCK):
+        b1 = min(w.shape[0], b0 + _L2_BLOCK)
+        wb = w[b0:b1]
+        gb = g[b0:b1]
+        # The sum in a loop that only loads (see elementwise.py, "Reductions"), then the
+        # update of the same block.
+        s = 0.0
+        for k in range(wb.shape[0]):
+            v = np.float64(wb[k])
+            s = _acc(s, v * v)
+        total += s
+        for k in range(wb.shape[0]):
+            gb[k] = gb[k] + t * wb[k]
+    return total
+
+
+def l2_penalty(W, reg, dW):
+    """The L2 term of a linear loss in one compiled pass over W: returns sum_ij W_ij^2
+    (float64 accumulation) and adds 2 reg W to dW in place (2 reg rounded once to W's
+    dtype, as in NumPy's ``dW += (2 * reg) * W``). NumPy needs a squared temporary and a
+    product temporary for the same (~20 us of a ~330 us softmax call at N=500, D=3073,
+    C=10, float32). W, dW: (D, C) C-contiguous, the same dtype.
+    """
+    return float(_l2_penalty(W, float(reg), dW))
