@@ -13,6 +13,17 @@ import sys
 DEFAULT_OUT = "bench-results"
 
 
+def _positive_int(text):
+    """argparse type: an int >= 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
 def _progress(total):
     """A progress callback: tqdm on a terminal when installed, else one line per cell."""
     try:
@@ -94,7 +105,7 @@ def _check(args):
 def _threads(args):
     from .bench import threads
 
-    return threads.main(backends=args.backend, quick=args.quick, out=args.out)
+    return threads.main(backends=args.backend, quick=args.quick, out=args.out, repeat=args.repeat)
 
 
 def main(argv=None):
@@ -109,9 +120,9 @@ def main(argv=None):
                    help="size label to run (repeatable), e.g. full, 'N=1e7', and the target sizes outside "
                         "the default sweep: N=64, 'N=8192 C=32000'; default: the whole sweep")
     b.add_argument("--quick", action="store_true", help="smallest size of each series only (< 30 s)")
-    b.add_argument("--threads", type=int, default=None,
+    b.add_argument("--threads", type=_positive_int, default=None,
                    help="threads for the compiled tiers and peers (default: all cores)")
-    b.add_argument("--repeat", type=int, default=5, help="timed repeats per cell (default 5)")
+    b.add_argument("--repeat", type=_positive_int, default=5, help="timed repeats per cell (default 5)")
     b.add_argument("--loop-budget", type=float, default=2.0,
                    help="seconds per call the loop tier may take (extrapolated); default 2")
     b.add_argument("--peers", action="store_true", help="also time PyTorch and scikit-learn if installed")
@@ -130,6 +141,7 @@ def main(argv=None):
     t = sub.add_parser("threads", help="measure GIL release, compiled thread scaling and oversubscription")
     t.add_argument("--backend", action="append", help="numba or cython (repeatable); default: both available")
     t.add_argument("--quick", action="store_true", help="small sizes (seconds instead of a minute)")
+    t.add_argument("--repeat", type=_positive_int, default=5, help="timed rounds per measurement (default 5)")
     t.add_argument("--out", default=DEFAULT_OUT, help=f"output folder for threads.json (default ./{DEFAULT_OUT})")
     t.set_defaults(func=_threads)
     args = parser.parse_args(argv)

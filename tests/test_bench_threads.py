@@ -99,3 +99,12 @@ def test_cli_rejects_a_non_compiled_backend(capsys):
     with pytest.raises(SystemExit):
         cli.main(["threads", "--backend", "numpy"])
     assert "compiled tier" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["bench", "--repeat", "0"], ["bench", "--threads", "0"],
+                                  ["threads", "--repeat", "-1"], ["threads", "--repeat", "x"]])
+def test_count_options_must_be_positive_integers(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert f"argument {argv[1]}" in capsys.readouterr().err

@@ -217,14 +217,14 @@ def _layers():  # the Cython tier's OpenMP is in report.machine_info()
     return {"numba_threading_layer": layer, "max_threads": max_threads()}
 
 
-def main(backends=None, quick=False, out="bench-results"):
+def main(backends=None, quick=False, out="bench-results", repeat=5):
     """``fastloss threads``: run, print the table, write OUT/threads.json. Exit status 1 if a
-    pool did not finish in time."""
+    pool did not finish in time. ``repeat``: timed rounds per measurement (medians)."""
     for b in backends or ():
         if b not in COMPILED:
             raise ValueError(f"--backend {b!r}: thread measurements need a compiled tier {COMPILED}")
         check_backend(b)
-    rows = run(QUICK_SIZES if quick else SIZES, backends)
+    rows = run(QUICK_SIZES if quick else SIZES, backends, repeat=repeat)
     info = {**report.machine_info(), **_layers()}
     print(f"fastloss threads | {info['date']} | {info['cpu']} | {info['cores']} cores | numba layer "
           f"{info['numba_threading_layer']} | cython OpenMP {info['cython_openmp']}\n")
