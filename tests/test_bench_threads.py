@@ -82,9 +82,14 @@ def test_os_threads_counts_this_thread():
 
 def test_cli_writes_table_and_json(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(threads, "QUICK_SIZES", {"hinge tiny": TINY["hinge tiny"]})
-    monkeypatch.setattr(threads, "run", lambda sizes, backends, real=threads.run: real(
-        sizes, backends, calls=1, repeat=1, min_time=0.001))
-    assert cli.main(["threads", "--quick", "--out", str(tmp_path)]) == 0
+    asked = []
+
+    def quick_run(sizes, backends, repeat, real=threads.run):
+        asked.append(repeat)
+        return real(sizes, backends, calls=1, repeat=1, min_time=0.001)
+    monkeypatch.setattr(threads, "run", quick_run)
+    assert cli.main(["threads", "--quick", "--repeat", "3", "--out", str(tmp_path)]) == 0
+    assert asked == [3]
     doc = json.loads((tmp_path / "threads.json").read_text())
     assert doc["format"] == "fastloss-threads" and doc["info"]["max_threads"] >= 1
     assert [r["backend"] for r in doc["rows"]] == COMPILED
