@@ -15,9 +15,10 @@ allocates a temporary of size N.
   operations, the gradient is written already multiplied by ``scale``.
 * Blocks of BLOCK = 256 elements. Per block one simple loop computes the gradient (to memory)
   and the float64 per-element losses into a 2 KiB stack buffer (L1); a second loop adds that
-  buffer into SUM_LANES = 32 float64 partial sums (four vector registers while a block is
-  added, carried from block to block of a chunk) (``_numerics.fl_lane_add``: a plain ``total += l`` would not vectorize without
-  -ffast-math, which we do not use since NaN must propagate); when
+  buffer into SUM_LANES = 32 float64 partial sums, four vector registers while a block is
+  added, carried from block to block of a chunk (``_numerics.fl_lane_add``: a plain
+  ``total += l`` would not vectorize without -ffast-math, which we do not use since NaN
+  must propagate); when
   ``loss_out`` is wanted a third loop copies the buffer out. So the ``loss_out`` test and the
   switch over the loss kind run once per block, never per element, and every inner loop is
   straight-line code that gcc vectorizes (comparisons become blends; exp / log1p are

@@ -64,9 +64,10 @@ Design
   and the float32 loops were compute-bound on them (one core in L2: L1 0.24 -> 0.18 ns per
   element; Huber, whose gradient is now a clamp, 0.38 -> 0.26). MSE and Huber widen p and
   t (p - t is exact in float64 only). The exception to the float64 results: BCE with
-  logits on float32 arrays computes in float32 arithmetic, as the Cython tier does: its exp / log1p / divisions
-  are compute-bound, and float32 vectors hold twice the lanes (1.8 -> 0.95 ns per element
-  on one thread at N=1e7, 0.74 with a float32 loss buffer). Every sum is float64:
+  logits on float32 arrays computes in float32 arithmetic, as the Cython tier does: its
+  exp / log1p / divisions are compute-bound, and float32 vectors hold twice the lanes
+  (1.8 -> 0.95 ns per element on one thread at N=1e7, 0.74 with a float32 loss buffer).
+  Every sum is float64:
   ``_sum`` widens the float32 losses exactly as it adds them.
 """
 import numpy as np
