@@ -63,7 +63,8 @@ def _linear(name, W, X, y, reg, options, backend, chunk_size, grad_out):
         total = _chunked.linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size)
     else:
         total = _registry.kernel(name, backend)(W, X, y, *options, scale, dW)
-    return _add_l2(total, scale, dW, W, reg, _registry.l2_penalty(backend, W.dtype))
+    penalty = _registry.l2_penalty(backend, W.dtype) if reg else None  # no lookup for reg=0
+    return _add_l2(total, scale, dW, W, reg, penalty)
 
 
 _LINEAR_DOC = """
