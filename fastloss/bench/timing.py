@@ -40,13 +40,17 @@ def stats(samples):
 # Untimed calls before each interleaved sample: at least one, and at least this long.
 # The previous callable's thread pool (OpenBLAS, numba's, an OpenMP runtime of the
 # Cython tier or of a peer) goes on spinning after its call, on the cores the next
-# call needs. Measured on the 2-core machine: numba's svm at N=500 took 4.6 ms on its
-# first call after NumPy's tier (OpenBLAS), ~1.0-1.2 ms over the next ~40 ms, and
-# 0.81-0.87 ms from ~50 ms on (0.8-0.9 ms right after the Cython or numba tier).
-# Without a lead-in: scikit-learn's cross-entropy at N=1e6 C=10 took 98-159 ms right
-# after the Cython tier against 38 ms on its own, and NumPy's softmax at N=8192 D=256
-# C=32000 float32 3.5-5.1 s right after the Cython tier against 1.9-2.1 s after itself.
-LEAD_IN_SECONDS = 0.05
+# call needs. OpenBLAS's workers spin for 2^28 TSC cycles after their last job (its
+# THREAD_TIMEOUT default): ~0.1 s at this machine's 2.6 GHz TSC. Measured on the Intel
+# machine (2026-12-06), numba's svm at N=500 float32 right after the numpy tier: with a
+# 50 ms lead-in, 5 of 9 rounds took 4.4-5.6 ms instead of 0.52-0.56 ms (the harness's
+# numba N=500 cells read 0.37-1.3x numpy while the tier ran 2.1x on its own); slow calls
+# were seen up to 0.1-0.2 s after NumPy's last call; with a 0.2 s lead-in, or with
+# OPENBLAS_NUM_THREADS=1, every round took 0.52-0.56 ms. Earlier, on the Zen 5 machine:
+# numba's svm took 4.6 ms on its first call after NumPy's tier, ~1.0-1.2 ms over the next
+# ~40 ms; scikit-learn's cross-entropy at N=1e6 C=10 98-159 ms right after the Cython
+# tier against 38 ms on its own.
+LEAD_IN_SECONDS = 0.2
 
 
 def lead_in(fn, seconds=None):
