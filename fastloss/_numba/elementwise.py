@@ -173,6 +173,25 @@ def _set_chunksize(typingctx, n):
     return types.none(types.uint64), codegen
 
 
+# LLVM's tuning for Intel's AVX-512 server cores (the host CPU numba compiles for) prefers
+# 256-bit vectors, so loops LLVM vectorizes itself run on ymm registers there. numba has no
+# per-function option for this, but LLVM reads a function attribute; this intrinsic puts it
+# on the function that calls it. Used by the compute-bound loops only (BCE, the
+# cross-entropy blocks, the linear kernel's tiles): the memory-bound ones stay as LLVM
+# tunes them. Where the host has no 512-bit vectors the attribute changes nothing.
+_WIDE_ATTRIBUTE = '"prefer-vector-width"="512"'
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Mark the calling compiled function ``"prefer-vector-width"="512"`` (LLVM's string
+    attribute; llvmlite's attribute set knows only the keyword ones, hence set.add)."""
+    def codegen(context, builder, sig, args):
+        set.add(builder.function.attributes, _WIDE_ATTRIBUTE)
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 @njit(**_JIT)
 def _dynamic_schedule():
     """Make the next prange loop hand out its iterations one at a time (see "Chunking");
