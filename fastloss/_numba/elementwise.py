@@ -808,6 +808,7 @@ def _bce_block_f64(logits, target, weight, pos_weight, scale, loss_out, grad, lb
     # short loop, which made the whole block 1.3x faster than one long loop (measured).
     # A third loop, log1p (and the sigmoid) into buffers before the combine as in the
     # Cython tier, measured 1.2x (1.7x) slower here, and 1.15x slower for float32.
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     for k in range(logits.shape[0]):
         eb[k] = _exp_nonpos(-abs(np.float64(logits[k])))
     for k in range(logits.shape[0]):
@@ -846,6 +847,7 @@ def _bce_block_f32(logits, target, weight, pos_weight, scale, loss_out, grad, lb
     # instead, which adds the same float64 values (exact widening). The gradient is
     # scaled in float32 (scale rounded once: <= 1 ulp instead of 0.5; a float64 product
     # measured 7 % slower).
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     for k in range(logits.shape[0]):
         eb[k] = _expf_nonpos(-abs(logits[k]))
     scale_f = np.float32(scale)

@@ -90,7 +90,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .elementwise import _acc, _dynamic_schedule, _set_chunksize
+from .elementwise import _acc, _dynamic_schedule, _set_chunksize, _wide_vectors
 
 # Rows whose scores, coefficients and gradient are computed together (a multiple of 4).
 ROWS_PER_BLOCK = 16
@@ -111,6 +111,7 @@ _KERNEL = dict(_JIT, parallel=True)
 @njit(**_JIT)
 def _dot4x4(X, i0, i1, i2, i3, Wt, c, D, S, r):
     """S[r:r+4, c:c+4] += X[[i0..i3], :D] @ Wt[c:c+4, :D].T (16 accumulators)."""
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
     w0 = Wt[c, 0:D]; w1 = Wt[c + 1, 0:D]; w2 = Wt[c + 2, 0:D]; w3 = Wt[c + 3, 0:D]
     s00 = S[r, c]; s01 = S[r, c + 1]; s02 = S[r, c + 2]; s03 = S[r, c + 3]
@@ -133,6 +134,7 @@ def _dot4x4(X, i0, i1, i2, i3, Wt, c, D, S, r):
 @njit(**_JIT)
 def _dot4x2(X, i0, i1, i2, i3, Wt, c, D, S, r):
     """S[r:r+4, c:c+2] += X[[i0..i3], :D] @ Wt[c:c+2, :D].T (8 accumulators)."""
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
     w0 = Wt[c, 0:D]; w1 = Wt[c + 1, 0:D]
     s00 = S[r, c]; s01 = S[r, c + 1]
@@ -155,6 +157,7 @@ def _dot4x2(X, i0, i1, i2, i3, Wt, c, D, S, r):
 @njit(**_JIT)
 def _axpy4x4(X, i0, i1, i2, i3, G, r, c, slab, D):
     """slab[c:c+4, :D] += G[r:r+4, c:c+4].T @ X[[i0..i3], :D] (coefficients in registers)."""
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
     o0 = slab[c, 0:D]; o1 = slab[c + 1, 0:D]; o2 = slab[c + 2, 0:D]; o3 = slab[c + 3, 0:D]
     g00 = G[r, c]; g01 = G[r, c + 1]; g02 = G[r, c + 2]; g03 = G[r, c + 3]
@@ -172,6 +175,7 @@ def _axpy4x4(X, i0, i1, i2, i3, G, r, c, slab, D):
 @njit(**_JIT)
 def _axpy4x2(X, i0, i1, i2, i3, G, r, c, slab, D):
     """slab[c:c+2, :D] += G[r:r+4, c:c+2].T @ X[[i0..i3], :D]."""
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     x0 = X[i0, 0:D]; x1 = X[i1, 0:D]; x2 = X[i2, 0:D]; x3 = X[i3, 0:D]
     o0 = slab[c, 0:D]; o1 = slab[c + 1, 0:D]
     g00 = G[r, c]; g01 = G[r, c + 1]

@@ -61,7 +61,7 @@ from numba import njit, prange
 
 from .elementwise import (GRAIN, _JIT, _KERNEL, _acc, _chunking, _dynamic_schedule,
                           _exp_nonpos_any, _fmaximum, _log_ge1, _ordered_sum, _set_chunksize,
-                          _sum)
+                          _sum, _wide_vectors)
 
 # Scores per block of rows in the cross-entropy kernels (buffer of 16 KB in float64, 8 KB
 # in float32), and the number of classes from which rows are processed one at a time instead.
@@ -167,6 +167,7 @@ def _shift_exp_block(logits, b0, b1, buf, shift, sums, lse):
     """Passes (1) and (2) for rows b0..b1-1 (r = row - b0): shift[r] = max of the row,
     buf[r*C + k] = exp(z_k - max) in buf's (= the logits') dtype, sums[r] = the float64
     sum_k buf[r*C + k], lse[r] = log(sums[r])."""
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     c = logits.shape[1]
     for i in range(b0, b1):
         zi = logits[i]
@@ -245,6 +246,7 @@ def _cross_entropy_part(logits, y, w, ignore_index, eps, scale, loss_out, grad, 
 
 @njit(**_JIT)
 def _cross_entropy_rows(logits, y, w, ignore_index, eps, smooth, scale, loss_out, grad, lo, hi):
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     n_rows = hi - lo
     if n_rows <= 0:
         return 0.0
@@ -342,6 +344,7 @@ def _probs_row(zi, ti, m, s, lse, e, w, eps, scale, gi):
 
 @njit(**_JIT)
 def _cross_entropy_probs_part(logits, target, w, eps, scale, loss_out, grad, lo, hi):
+    _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     n_rows = hi - lo
     if n_rows <= 0:
         return 0.0
