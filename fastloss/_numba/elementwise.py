@@ -192,6 +192,21 @@ def _wide_vectors(typingctx):
     return types.none(), codegen
 
 
+@intrinsic
+def _wide_vectors_f32(typingctx, x):
+    """``_wide_vectors`` when ``x`` is a float32 array, nothing otherwise. Measured on the
+    Intel machine, N=1e7, two threads, gradient reused: float32 hinge 3.75 -> 2.95-3.20 ms,
+    squared hinge 4.55 -> 2.98-3.14, Huber 3.47 -> 3.2; float64 loops unchanged or slower,
+    MSE and L1 float32 within noise or slower (3.0 -> 3.1-3.3), so they keep LLVM's width."""
+    wide = isinstance(x, types.Array) and x.dtype == types.float32
+
+    def codegen(context, builder, sig, args):
+        if wide:
+            set.add(builder.function.attributes, _WIDE_ATTRIBUTE)
+        return context.get_dummy_value()
+    return types.none(x), codegen
+
+
 @njit(**_JIT)
 def _dynamic_schedule():
     """Make the next prange loop hand out its iterations one at a time (see "Chunking");
@@ -504,6 +519,7 @@ def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
     (every widening or narrowing of a float32 vector costs two conversions): with t = +-1,
     tp = t p is exact and (float64)tp = t p; t p < margin <=> tp < _ceil_to(margin); the
     float64 gradient -t scale rounded to float32 is -t float32(scale)."""
+    _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
     ty = pred.dtype.type
     one, zero, sc, am = ty(1), ty(0), ty(scale), _ceil_to(ty, margin)
     off = 0
@@ -569,6 +585,7 @@ def hinge(pred, target, margin, scale, loss_out, grad):
 def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
     """Returns the number of targets in the block that are neither -1 nor +1. tp = t p in
     the input's precision, as in _hinge_block."""
+    _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
     ty = pred.dtype.type
     one = ty(1)
     off = 0
@@ -744,6 +761,7 @@ def l1(pred, target, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
+    _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         a = abs(d)
