@@ -15,12 +15,16 @@ minus their count at the label; softmax: p_ic - [c == y_i]), and the gradient ``
 * W is transposed once per call to Wt (C, Dp) (Dp: D padded, see ``_padded_cols``), so a
   score is a dot product along contiguous D and a gradient update an axpy along contiguous D:
   long unit-stride loops that vectorize.
-* Register blocking. Scores: 4 rows x 4 classes per pass over D (then 4 x 2, 4 x 1 for the
-  rest of C): every vector of W loaded serves 4 samples and every vector of X serves 4 classes.
-  Gradient: 4 rows x 4 classes (then 4 x 2, 4 x 1), the 4 x 4 tile in GCC vector types, as
-  gcc 12 leaves the scalar form unvectorized (see ``fl_axpy4x4``). The 4 x 4 tile made the
-  gradient pass ~25% faster than 4 x 2 tiles (one thread, N = 49000: float32 svm 103 -> 90 ms,
-  float64 185 -> 170 ms), as fast as the numba tier's.
+* Register blocking. Scores: 4 rows x 5 or 4 classes per pass over D (then 4 x 2, 4 x 1 for
+  the rest of C): every vector of W loaded serves 4 samples and every vector of X serves 4-5
+  classes. Gradient: 4 rows x 5 or 4 classes (then 4 x 2, 4 x 1), the 4 x 5 and 4 x 4 tiles
+  in GCC vector types, as gcc 12 leaves the scalar form unvectorized (see ``fl_axpy4x4``).
+  The 4 x 4 tile made the gradient pass ~25% faster than 4 x 2 tiles (one thread, N = 49000:
+  float32 svm 103 -> 90 ms, float64 185 -> 170 ms). The 5-class tiles (20 accumulators,
+  9 loads per 20 FMAs) let C = 10 sweep each 4 rows of X twice instead of three times
+  (4 + 4 + 2): one thread, X in L2, per row 2.55 -> 1.88 us (float64), 1.29 -> 1.10 us
+  (float32); N = 500 two threads, svm float64 814 -> ~750 us. Which tile takes a class does
+  not change its arithmetic, so the results are the same bit for bit.
 * Dot products use explicit lane accumulators (``acc[k] += x[d+k] * w[d+k]`` over the k lanes
   of one 64-byte vector) instead of a scalar ``s += x[d] * w[d]``: without -ffast-math (which
   we must not use: NaN has to propagate) the compiler may not reassociate a scalar sum and so
@@ -120,6 +124,46 @@ cdef extern from *:
     }
     FL_AXPY4X4(fl_axpy4x4_f, float, fl_vf)
     FL_AXPY4X4(fl_axpy4x4_d, double, fl_vd)
+
+    /* The same for 5 classes: 4 loads of X serve 20 FMAs (C = 10 sweeps the 4 rows of X
+       twice instead of three times). The same operations per element as FL_AXPY4X4. */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FL_AXPY4X5_VECTORS(T, V)                                                        \
+        for (; d + (Py_ssize_t)(sizeof(V) / sizeof(T)) <= n;                                \
+             d += (Py_ssize_t)(sizeof(V) / sizeof(T))) {                                    \
+            V u0 = *(const V*)(x0 + d), u1 = *(const V*)(x1 + d);                           \
+            V u2 = *(const V*)(x2 + d), u3 = *(const V*)(x3 + d);                           \
+            *(V*)(g0 + d) = *(V*)(g0 + d) + c00 * u0 + c01 * u1 + c02 * u2 + c03 * u3;      \
+            *(V*)(g1 + d) = *(V*)(g1 + d) + c10 * u0 + c11 * u1 + c12 * u2 + c13 * u3;      \
+            *(V*)(g2 + d) = *(V*)(g2 + d) + c20 * u0 + c21 * u1 + c22 * u2 + c23 * u3;      \
+            *(V*)(g3 + d) = *(V*)(g3 + d) + c30 * u0 + c31 * u1 + c32 * u2 + c33 * u3;      \
+            *(V*)(g4 + d) = *(V*)(g4 + d) + c40 * u0 + c41 * u1 + c42 * u2 + c43 * u3;      \
+        }
+    #else
+    #define FL_AXPY4X5_VECTORS(T, V)
+    #endif
+    #define FL_AXPY4X5(NAME, T, V)                                                          \
+    static inline void NAME(T* g0, T* g1, T* g2, T* g3, T* g4, const T* a0, const T* a1,   \
+                            const T* a2, const T* a3, const T* a4, const T* x0,            \
+                            const T* x1, const T* x2, const T* x3, Py_ssize_t n) {         \
+        const T c00 = a0[0], c01 = a0[1], c02 = a0[2], c03 = a0[3];                        \
+        const T c10 = a1[0], c11 = a1[1], c12 = a1[2], c13 = a1[3];                        \
+        const T c20 = a2[0], c21 = a2[1], c22 = a2[2], c23 = a2[3];                        \
+        const T c30 = a3[0], c31 = a3[1], c32 = a3[2], c33 = a3[3];                        \
+        const T c40 = a4[0], c41 = a4[1], c42 = a4[2], c43 = a4[3];                        \
+        Py_ssize_t d = 0;                                                                  \
+        FL_AXPY4X5_VECTORS(T, V)                                                           \
+        for (; d < n; d++) {                                                               \
+            T u0 = x0[d], u1 = x1[d], u2 = x2[d], u3 = x3[d];                              \
+            g0[d] = g0[d] + c00 * u0 + c01 * u1 + c02 * u2 + c03 * u3;                     \
+            g1[d] = g1[d] + c10 * u0 + c11 * u1 + c12 * u2 + c13 * u3;                     \
+            g2[d] = g2[d] + c20 * u0 + c21 * u1 + c22 * u2 + c23 * u3;                     \
+            g3[d] = g3[d] + c30 * u0 + c31 * u1 + c32 * u2 + c33 * u3;                     \
+            g4[d] = g4[d] + c40 * u0 + c41 * u1 + c42 * u2 + c43 * u3;                     \
+        }                                                                                  \
+    }
+    FL_AXPY4X5(fl_axpy4x5_f, float, fl_vf)
+    FL_AXPY4X5(fl_axpy4x5_d, double, fl_vd)
     """
     void prefetch_l2 "FASTLOSS_PREFETCH_L2"(const void* p) noexcept nogil
     void fl_axpy4x4_f(float* g0, float* g1, float* g2, float* g3, const float* a0,
@@ -130,6 +174,14 @@ cdef extern from *:
                       const double* a1, const double* a2, const double* a3, const double* x0,
                       const double* x1, const double* x2, const double* x3,
                       Py_ssize_t n) noexcept nogil
+    void fl_axpy4x5_f(float* g0, float* g1, float* g2, float* g3, float* g4, const float* a0,
+                      const float* a1, const float* a2, const float* a3, const float* a4,
+                      const float* x0, const float* x1, const float* x2, const float* x3,
+                      Py_ssize_t n) noexcept nogil
+    void fl_axpy4x5_d(double* g0, double* g1, double* g2, double* g3, double* g4,
+                      const double* a0, const double* a1, const double* a2, const double* a3,
+                      const double* a4, const double* x0, const double* x1, const double* x2,
+                      const double* x3, Py_ssize_t n) noexcept nogil
 
 cdef enum:
     ROWS = 4              # rows of X per register block
@@ -170,6 +222,138 @@ cdef inline double _lanes(const floating* a) noexcept nogil:
     for k in range(4):
         h[k] = h[k] + h[k + 4]
     return (h[0] + h[2]) + (h[1] + h[3])
+
+
+cdef inline void _dot4x5(const floating* x0, const floating* x1, const floating* x2,
+                         const floating* x3, const floating* w0, const floating* w1,
+                         const floating* w2, const floating* w3, const floating* w4,
+                         Py_ssize_t n, double* s, Py_ssize_t C) noexcept nogil:
+    """_dot4x4 for five classes (j = 0..4): 20 accumulators, 4 + 5 loads per 20 FMAs, so a
+    class count that is a multiple of 5 (C = 10) sweeps the 4 rows of X twice, not three
+    times (4 + 4 + 2). Each accumulator gets the same operations as in _dot4x4."""
+    cdef floating a00[MAX_LANES]
+    cdef floating a01[MAX_LANES]
+    cdef floating a02[MAX_LANES]
+    cdef floating a03[MAX_LANES]
+    cdef floating a04[MAX_LANES]
+    cdef floating a10[MAX_LANES]
+    cdef floating a11[MAX_LANES]
+    cdef floating a12[MAX_LANES]
+    cdef floating a13[MAX_LANES]
+    cdef floating a14[MAX_LANES]
+    cdef floating a20[MAX_LANES]
+    cdef floating a21[MAX_LANES]
+    cdef floating a22[MAX_LANES]
+    cdef floating a23[MAX_LANES]
+    cdef floating a24[MAX_LANES]
+    cdef floating a30[MAX_LANES]
+    cdef floating a31[MAX_LANES]
+    cdef floating a32[MAX_LANES]
+    cdef floating a33[MAX_LANES]
+    cdef floating a34[MAX_LANES]
+    cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
+    cdef Py_ssize_t nv = n - n % L
+    cdef Py_ssize_t d, j, k
+    cdef floating u0, u1, u2, u3, u4, p0, p1, p2, p3
+    for k in range(L):
+        a00[k] = 0
+        a01[k] = 0
+        a02[k] = 0
+        a03[k] = 0
+        a04[k] = 0
+        a10[k] = 0
+        a11[k] = 0
+        a12[k] = 0
+        a13[k] = 0
+        a14[k] = 0
+        a20[k] = 0
+        a21[k] = 0
+        a22[k] = 0
+        a23[k] = 0
+        a24[k] = 0
+        a30[k] = 0
+        a31[k] = 0
+        a32[k] = 0
+        a33[k] = 0
+        a34[k] = 0
+    for j in range(nv // L):
+        d = j * L
+        for k in range(L):
+            u0 = w0[d + k]
+            u1 = w1[d + k]
+            u2 = w2[d + k]
+            u3 = w3[d + k]
+            u4 = w4[d + k]
+            p0 = x0[d + k]
+            p1 = x1[d + k]
+            p2 = x2[d + k]
+            p3 = x3[d + k]
+            a00[k] += p0 * u0
+            a01[k] += p0 * u1
+            a02[k] += p0 * u2
+            a03[k] += p0 * u3
+            a04[k] += p0 * u4
+            a10[k] += p1 * u0
+            a11[k] += p1 * u1
+            a12[k] += p1 * u2
+            a13[k] += p1 * u3
+            a14[k] += p1 * u4
+            a20[k] += p2 * u0
+            a21[k] += p2 * u1
+            a22[k] += p2 * u2
+            a23[k] += p2 * u3
+            a24[k] += p2 * u4
+            a30[k] += p3 * u0
+            a31[k] += p3 * u1
+            a32[k] += p3 * u2
+            a33[k] += p3 * u3
+            a34[k] += p3 * u4
+    for d in range(nv, n):
+        u0 = w0[d]
+        u1 = w1[d]
+        u2 = w2[d]
+        u3 = w3[d]
+        u4 = w4[d]
+        a00[0] += x0[d] * u0
+        a01[0] += x0[d] * u1
+        a02[0] += x0[d] * u2
+        a03[0] += x0[d] * u3
+        a04[0] += x0[d] * u4
+        a10[0] += x1[d] * u0
+        a11[0] += x1[d] * u1
+        a12[0] += x1[d] * u2
+        a13[0] += x1[d] * u3
+        a14[0] += x1[d] * u4
+        a20[0] += x2[d] * u0
+        a21[0] += x2[d] * u1
+        a22[0] += x2[d] * u2
+        a23[0] += x2[d] * u3
+        a24[0] += x2[d] * u4
+        a30[0] += x3[d] * u0
+        a31[0] += x3[d] * u1
+        a32[0] += x3[d] * u2
+        a33[0] += x3[d] * u3
+        a34[0] += x3[d] * u4
+    s[0] += _lanes(a00)
+    s[1] += _lanes(a01)
+    s[2] += _lanes(a02)
+    s[3] += _lanes(a03)
+    s[4] += _lanes(a04)
+    s[C + 0] += _lanes(a10)
+    s[C + 1] += _lanes(a11)
+    s[C + 2] += _lanes(a12)
+    s[C + 3] += _lanes(a13)
+    s[C + 4] += _lanes(a14)
+    s[2 * C + 0] += _lanes(a20)
+    s[2 * C + 1] += _lanes(a21)
+    s[2 * C + 2] += _lanes(a22)
+    s[2 * C + 3] += _lanes(a23)
+    s[2 * C + 4] += _lanes(a24)
+    s[3 * C + 0] += _lanes(a30)
+    s[3 * C + 1] += _lanes(a31)
+    s[3 * C + 2] += _lanes(a32)
+    s[3 * C + 3] += _lanes(a33)
+    s[3 * C + 4] += _lanes(a34)
 
 
 cdef inline void _dot4x4(const floating* x0, const floating* x1, const floating* x2,
@@ -394,6 +578,23 @@ cdef inline void _axpy4x4(floating* g0, floating* g1, floating* g2, floating* g3
         fl_axpy4x4_d(g0, g1, g2, g3, a0, a1, a2, a3, x0, x1, x2, x3, n)
 
 
+cdef inline void _axpy4x5(floating* G, Py_ssize_t Dp, Py_ssize_t t0, const floating* coef,
+                          const Py_ssize_t* p, const floating* x0, const floating* x1,
+                          const floating* x2, const floating* x3, Py_ssize_t n) noexcept nogil:
+    """G[p_j, t0:t0+n] += sum_r coef[p_j * BLOCK_ROWS + r] x_r for the classes p_0..p_4; see
+    fl_axpy4x5 above."""
+    if floating is float:
+        fl_axpy4x5_f(G + p[0] * Dp + t0, G + p[1] * Dp + t0, G + p[2] * Dp + t0,
+                     G + p[3] * Dp + t0, G + p[4] * Dp + t0, coef + p[0] * BLOCK_ROWS,
+                     coef + p[1] * BLOCK_ROWS, coef + p[2] * BLOCK_ROWS,
+                     coef + p[3] * BLOCK_ROWS, coef + p[4] * BLOCK_ROWS, x0, x1, x2, x3, n)
+    else:
+        fl_axpy4x5_d(G + p[0] * Dp + t0, G + p[1] * Dp + t0, G + p[2] * Dp + t0,
+                     G + p[3] * Dp + t0, G + p[4] * Dp + t0, coef + p[0] * BLOCK_ROWS,
+                     coef + p[1] * BLOCK_ROWS, coef + p[2] * BLOCK_ROWS,
+                     coef + p[3] * BLOCK_ROWS, coef + p[4] * BLOCK_ROWS, x0, x1, x2, x3, n)
+
+
 cdef inline void _axpy4x2(floating* g0, floating* g1, const floating* a, const floating* b,
                           const floating* x0, const floating* x1, const floating* x2,
                           const floating* x3, Py_ssize_t n) noexcept nogil:
@@ -429,8 +630,8 @@ cdef inline void _grad_rows(int mode, floating* G, Py_ssize_t Dp, const floating
     SVM: a class whose 4 coefficients are all 0 (no active margin) is skipped, exactly as the
     loop tier adds nothing for an inactive margin. Softmax never skips, so that 0 * inf = NaN
     behaves as in the loop and numpy tiers."""
-    cdef Py_ssize_t p[4]  # classes waiting for a 4-class tile
-    cdef Py_ssize_t c, k = 0
+    cdef Py_ssize_t p[9]  # classes waiting for a tile
+    cdef Py_ssize_t c, i, k = 0
     cdef const floating* a
     cdef const floating* x0 = xb[0] + t0
     cdef const floating* x1 = xb[1] + t0
@@ -442,11 +643,31 @@ cdef inline void _grad_rows(int mode, floating* G, Py_ssize_t Dp, const floating
             continue
         p[k] = c
         k += 1
-        if k == 4:
-            _axpy4x4(G + p[0] * Dp + t0, G + p[1] * Dp + t0, G + p[2] * Dp + t0,
-                     G + p[3] * Dp + t0, coef + p[0] * BLOCK_ROWS, coef + p[1] * BLOCK_ROWS,
-                     coef + p[2] * BLOCK_ROWS, coef + p[3] * BLOCK_ROWS, x0, x1, x2, x3, tn)
-            k = 0
+        # A 5-class tile once 9 classes wait: the rest then still has >= 4 (C = 10 goes as
+        # 5 + 5). Up to 8 waiting at the end go as 4 + 4 or 5 + 2 or smaller tiles, so no
+        # class count sweeps the rows more often than with 4-class tiles alone.
+        if k == 9:
+            _axpy4x5(G, Dp, t0, coef, p, x0, x1, x2, x3, tn)
+            for i in range(4):
+                p[i] = p[5 + i]
+            k = 4
+    if k == 5 or k == 7:
+        _axpy4x5(G, Dp, t0, coef, p, x0, x1, x2, x3, tn)
+        p[0] = p[5]
+        p[1] = p[6]
+        k -= 5
+    if k >= 4:
+        _axpy4x4(G + p[0] * Dp + t0, G + p[1] * Dp + t0, G + p[2] * Dp + t0,
+                 G + p[3] * Dp + t0, coef + p[0] * BLOCK_ROWS, coef + p[1] * BLOCK_ROWS,
+                 coef + p[2] * BLOCK_ROWS, coef + p[3] * BLOCK_ROWS, x0, x1, x2, x3, tn)
+        for i in range(k - 4):
+            p[i] = p[4 + i]
+        k -= 4
+    if k >= 4:
+        _axpy4x4(G + p[0] * Dp + t0, G + p[1] * Dp + t0, G + p[2] * Dp + t0,
+                 G + p[3] * Dp + t0, coef + p[0] * BLOCK_ROWS, coef + p[1] * BLOCK_ROWS,
+                 coef + p[2] * BLOCK_ROWS, coef + p[3] * BLOCK_ROWS, x0, x1, x2, x3, tn)
+        k -= 4
     if k >= 2:
         _axpy4x2(G + p[0] * Dp + t0, G + p[1] * Dp + t0, coef + p[0] * BLOCK_ROWS,
                  coef + p[1] * BLOCK_ROWS, x0, x1, x2, x3, tn)
@@ -527,6 +748,13 @@ cdef double _chunk(int mode, const floating* X, Py_ssize_t N, const Py_ssize_t* 
             pf = NULL
             if i0 + (sb + 2) * ROWS <= N:
                 pf = <const char*>(xb[0] + ROWS * D)
+            # Five-class tiles while they leave no worse a rest (C - c of 6 or 8 goes as
+            # 4 + 2 or 4 + 4: two sweeps of the 4 rows either way).
+            while C - c >= 5 and C - c != 6 and C - c != 8:
+                _dot4x5(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, Wt + (c + 1) * Dp,
+                        Wt + (c + 2) * Dp, Wt + (c + 3) * Dp, Wt + (c + 4) * Dp, D,
+                        s + sb * ROWS * C + c, C)
+                c += 5
             while c + 3 < C:
                 _dot4x4(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, Wt + (c + 1) * Dp,
                         Wt + (c + 2) * Dp, Wt + (c + 3) * Dp, D, s + sb * ROWS * C + c, C, pf)
