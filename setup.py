@@ -41,13 +41,14 @@ int main(void) {
 """
 
 
-# Modules whose hot loops are compute-bound (register-tiled dot products, exp): measured on
-# the Intel machine (2 threads) with 512-bit vectors, the linear kernel's score pass ran
-# on zmm and cross-entropy C=10 float64 went 16.2 -> 15.0 ms. elementwise.pyx is left at
-# the compiler's default: its memory-bound float64 loops measured 10-15% slower with
-# 512-bit vectors there (MSE N=1e7 7.6 -> 8.9 ms, Huber 7.2 -> 8.4 ms), although BCE went
-# 22.4 -> 14.0 ms.
-WIDE_VECTOR_MODULES = {"linear", "scores"}
+# Modules built for 512-bit vectors where the compiler takes -mprefer-vector-width=512: gcc's
+# tuning for Intel's AVX-512 server cores prefers 256 bits for the loops it vectorizes itself.
+# Measured on the Intel machine (two threads): the linear kernel's lane-accumulator dot
+# products ran on ymm registers, cross-entropy N=1e5 C=1000 136 -> 113 ms (float64). The
+# elementwise losses are built both ways (elementwise_wide.pyx includes elementwise.pyx):
+# their memory-bound float64 loops are faster at 256 bits, their float32 loops and BCE at
+# 512 (see elementwise_wide.pyx); fastloss._cython picks the build per call.
+WIDE_VECTOR_MODULES = {"linear", "scores", "elementwise_wide"}
 
 
 class BuildExtProbing(build_ext):

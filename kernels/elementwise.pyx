@@ -44,7 +44,7 @@ allocates a temporary of size N.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs, nextafterf, INFINITY
+from libc.math cimport fabs, fabsf, nextafterf, INFINITY
 
 from _numerics cimport SUM_LANES, CHUNKS_MAX, chunk_size, fl_lane_add, lane_fold, vexp, vlog1p01
 
@@ -63,125 +63,79 @@ cdef Py_ssize_t MIN_CHUNK = 32768
 cdef Py_ssize_t MIN_CHUNK_BCE = 4096
 
 
-cdef extern from *:
-    """
-    /* BCE with logits over one block, in C so that the block can ask gcc for 512-bit
-       vectors (FL_WIDE) without the rest of this module: gcc's tuning for Intel's AVX-512
-       server cores (-march=native) prefers 256-bit vectors, which suits the memory-bound
-       float64 losses here (measured 10-15% slower at N=1e7 with 512-bit vectors) but not
-       BCE, which is compute-bound (exp, log1p, a division): N=1e7 float64 22.4 -> 14.0 ms,
-       float32 6.3 -> 4.1 ms with two threads on the Intel machine. The helpers it calls
-       (_numerics.pxd) are static inline, compiled inside this function with its options.
-
-       Per element, from e = exp(-|x|), lf = log1p(e), inv = 1 / (1 + e) (one exp serves
-       softplus(+-x) and the sigmoid; the sigmoid is branched on the sign of x so exp never
-       sees +|x|); formulas as fastloss.loop.elementwise:
-           softplus(x) = max(x, 0) + lf,  softplus(-x) = max(-x, 0) + lf,
-           l = w (q t softplus(-x) + (1 - t) softplus(x)),
-           g = w ((1 - t) sigmoid(x) - q t (1 - sigmoid(x))) scale.
-       w, q: NULL when both are absent (the unweighted loop, no loads or multiplies of
-       ones). Short loops through L1 buffers instead of one fused loop: the
-       exp -> log1p -> division chain of one element is too long for the out-of-order window
-       to overlap enough vectors (measured one thread, N=1e7, float64: 4.0 -> 2.3 ns per
-       element with three loops; float32 fastest with two, 1.2 -> 1.0 ns). */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
-    #define FL_WIDE __attribute__((target("prefer-vector-width=512")))
-    #else
-    #define FL_WIDE
-    #endif
-
-    static inline void fl_bce_elem_d(double x, double tt, double e, double lf, double inv,
-                                     double wk, double qk, double scale, double* lp,
-                                     double* g) {
-        double sp_pos = (x > 0.0 ? x : 0.0) + lf;
-        double sp_neg = (x < 0.0 ? -x : 0.0) + lf;
-        *lp = wk * (qk * tt * sp_neg + (1.0 - tt) * sp_pos);
-        double sg = x >= 0.0 ? inv : e * inv;           /* NaN: the second form, NaN */
-        double sgc = 1.0 - sg;                          /* the loop tier's operations */
-        *g = wk * ((1.0 - tt) * sg - qk * tt * sgc) * scale;
-    }
-
-    /* float32: 1 - sigmoid(x) is sigmoid(-x) taken directly (1 - sg cancels in float32 for
-       x >> 0: x = 10 gave 0.1% error, as the numba tier avoids too); the gradient is scaled
-       in float32 (scale rounded once, <= 1 ulp): a float64 product would make the loop 8
-       lanes wide. The loss stays float32 in lf_out and is widened in a loop of its own. */
-    static inline void fl_bce_elem_f(float x, float tt, float e, float lf, float inv, float wk,
-                                     float qk, float scale, float* lp, float* g) {
-        float sp_pos = (x > 0.0f ? x : 0.0f) + lf;
-        float sp_neg = (x < 0.0f ? -x : 0.0f) + lf;
-        *lp = wk * (qk * tt * sp_neg + (1.0f - tt) * sp_pos);
-        float sg = x >= 0.0f ? inv : e * inv;
-        float sgc = x >= 0.0f ? e * inv : inv;
-        *g = wk * ((1.0f - tt) * sg - qk * tt * sgc) * scale;
-    }
-
-    /* eb, lfb, ib: caller's buffers of n entries. No two arrays overlap (the API layer
-       refuses a grad_out that shares memory with an input), so every pointer is restrict:
-       with seven pointers gcc gives up on runtime alias checks and runs the loops scalar
-       (measured: float64 35 ms at N=1e7 without restrict). */
-    static FL_WIDE void fl_bce_block_d(const double* restrict p, const double* restrict t,
-                                       const double* restrict w, const double* restrict q,
-                                       double scale, double* restrict g,
-                                       double* restrict lb, double* restrict eb,
-                                       double* restrict lfb, double* restrict ib,
-                                       Py_ssize_t n) {
-        Py_ssize_t k;
-        for (k = 0; k < n; k++) eb[k] = fl_exp_nonpos(-fabs(p[k]));
-        for (k = 0; k < n; k++) {
-            lfb[k] = fl_log1p01(eb[k]);
-            ib[k] = 1.0 / (1.0 + eb[k]);
-        }
-        if (w == NULL) {
-            for (k = 0; k < n; k++)
-                fl_bce_elem_d(p[k], t[k], eb[k], lfb[k], ib[k], 1.0, 1.0, scale, &lb[k], &g[k]);
-        } else {
-            for (k = 0; k < n; k++)
-                fl_bce_elem_d(p[k], t[k], eb[k], lfb[k], ib[k], w[k], q[k], scale, &lb[k], &g[k]);
-        }
-    }
-
-    static FL_WIDE void fl_bce_block_f(const float* restrict p, const float* restrict t,
-                                       const float* restrict w, const float* restrict q,
-                                       double scale, float* restrict g, double* restrict lb,
-                                       float* restrict eb, float* restrict lfb,
-                                       Py_ssize_t n) {
-        Py_ssize_t k;
-        float sc = (float)scale;
-        for (k = 0; k < n; k++) eb[k] = fl_expf_nonpos(-fabsf(p[k]));
-        if (w == NULL) {
-            for (k = 0; k < n; k++)
-                fl_bce_elem_f(p[k], t[k], eb[k], fl_log1p01f(eb[k]), 1.0f / (1.0f + eb[k]),
-                              1.0f, 1.0f, sc, &lfb[k], &g[k]);
-        } else {
-            for (k = 0; k < n; k++)
-                fl_bce_elem_f(p[k], t[k], eb[k], fl_log1p01f(eb[k]), 1.0f / (1.0f + eb[k]),
-                              w[k], q[k], sc, &lfb[k], &g[k]);
-        }
-        for (k = 0; k < n; k++) lb[k] = (double)lfb[k];  /* exact widening */
-    }
-    """
-    void fl_bce_block_d(const double* p, const double* t, const double* w, const double* q,
-                        double scale, double* g, double* lb, double* eb, double* lfb,
-                        double* ib, Py_ssize_t n) noexcept nogil
-    void fl_bce_block_f(const float* p, const float* t, const float* w, const float* q,
-                        double scale, float* g, double* lb, float* eb, float* lfb,
-                        Py_ssize_t n) noexcept nogil
+cdef inline void _bce_elem(floating x, floating tt, floating e, floating lf, floating inv,
+                           floating wk, floating qk, double scale, floating* lp,
+                           floating* g) noexcept nogil:
+    """Loss (lp) and scaled gradient (g) of one element from e = exp(-|x|), lf = log1p(e)
+    and inv = 1 / (1 + e); wk, qk the weight and pos_weight (constant 1 when absent: the
+    compiler then drops those loads and multiplies, x * 1 being exact)."""
+    cdef floating one = 1, zero = 0
+    cdef floating sp_pos, sp_neg, sg, sgc
+    sp_pos = (x if x > zero else zero) + lf    # softplus(x) = max(x, 0) + log1p(exp(-|x|))
+    sp_neg = (-x if x < zero else zero) + lf   # softplus(-x)
+    lp[0] = wk * (qk * tt * sp_neg + (one - tt) * sp_pos)
+    sg = inv if x >= zero else e * inv         # sigmoid(x), exp never sees +|x|
+    if floating is float:
+        # 1 - sigmoid(x) = sigmoid(-x) directly: 1 - sg in float32 cancels for x >> 0
+        # (x = 10: 0.1% relative error), as the numba tier avoids too. Gradient scaled in
+        # float32 (scale rounded once: <= 1 ulp instead of 0.5): a float64 product would
+        # make the loop 8 lanes wide.
+        sgc = e * inv if x >= zero else inv
+        g[0] = wk * ((one - tt) * sg - qk * tt * sgc) * <float>scale
+    else:
+        sgc = one - sg                         # the loop tier's operations
+        g[0] = wk * ((one - tt) * sg - qk * tt * sgc) * scale
 
 
 cdef inline void _bce_block(const floating* p, const floating* t, const floating* w,
                             const floating* q, double scale, floating* g, double* lb,
                             Py_ssize_t n) noexcept nogil:
-    """BCE with logits over one block (see _block and fl_bce_block_d above); w and q both
-    NULL when both are absent (one absent alone comes as a block of ones). In a function of
-    its own so that its L1 buffers stay out of _block's frame (with them there, gcc stopped
-    vectorizing the float32 L1 loop, 3.9 -> 35 ms at N=1e7)."""
+    """BCE with logits over one block (see _block); w and q both NULL when both are absent
+    (one absent alone comes as a block of ones). In a function of its own so that its L1
+    buffers stay out of _block's frame (with them there, gcc stopped vectorizing the float32
+    L1 loop, 3.9 -> 35 ms at N=1e7)."""
+    cdef Py_ssize_t k
+    cdef floating one = 1
     cdef floating eb[BLOCK]
     cdef floating lfb[BLOCK]
-    cdef double ib[BLOCK]
+    cdef floating ib[BLOCK]
+    # Short loops instead of one: the exp -> log1p -> division chain of one element is
+    # too long for the out-of-order window to overlap enough vectors of one fused loop.
+    # Through L1 buffers: exp first, then (float64 only) log1p and 1 / (1 + e), then the
+    # combine. Measured one thread, N=1e7: float64 4.0 -> 2.3 ns per element (C test:
+    # three loops); float32 (cheaper log1p) is fastest with two, 1.2 -> 1.0 ns.
+    # One exp(-|x|) serves softplus(+-x) and sigmoid; fabsf for float: a double fabs
+    # widened the float32 loop to 8 lanes.
     if floating is float:
-        fl_bce_block_f(p, t, w, q, scale, g, lb, eb, lfb, n)
+        for k in range(n):
+            eb[k] = vexp(-fabsf(p[k]))
     else:
-        fl_bce_block_d(p, t, w, q, scale, g, lb, eb, lfb, ib, n)
+        for k in range(n):
+            eb[k] = vexp(-fabs(p[k]))
+        for k in range(n):
+            lfb[k] = vlog1p01(eb[k])
+            ib[k] = one / (one + eb[k])
+    # The combine, without weights (the usual call) in a loop of its own.
+    if floating is float:
+        # Loss kept in float32 in lfb (unused by this path so far) and widened exactly
+        # afterwards: a float64 store would make the loop 8 lanes wide.
+        if w == NULL:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], vlog1p01(eb[k]), one / (one + eb[k]), one, one,
+                          scale, &lfb[k], &g[k])
+        else:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], vlog1p01(eb[k]), one / (one + eb[k]), w[k], q[k],
+                          scale, &lfb[k], &g[k])
+        for k in range(n):  # widened exactly, in a loop of its own
+            lb[k] = <double>lfb[k]
+    else:
+        if w == NULL:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], one, one, scale, &lb[k], &g[k])
+        else:
+            for k in range(n):
+                _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], w[k], q[k], scale, &lb[k], &g[k])
 
 
 cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
