@@ -125,9 +125,12 @@ def _dot4x5(X, i0, i1, i2, i3, Wt, c, D, S, r):
     w0 = Wt[c, 0:D]; w1 = Wt[c + 1, 0:D]; w2 = Wt[c + 2, 0:D]; w3 = Wt[c + 3, 0:D]
     w4 = Wt[c + 4, 0:D]
     s00 = S[r, c]; s01 = S[r, c + 1]; s02 = S[r, c + 2]; s03 = S[r, c + 3]; s04 = S[r, c + 4]
-    s10 = S[r + 1, c]; s11 = S[r + 1, c + 1]; s12 = S[r + 1, c + 2]; s13 = S[r + 1, c + 3]; s14 = S[r + 1, c + 4]
-    s20 = S[r + 2, c]; s21 = S[r + 2, c + 1]; s22 = S[r + 2, c + 2]; s23 = S[r + 2, c + 3]; s24 = S[r + 2, c + 4]
-    s30 = S[r + 3, c]; s31 = S[r + 3, c + 1]; s32 = S[r + 3, c + 2]; s33 = S[r + 3, c + 3]; s34 = S[r + 3, c + 4]
+    s10 = S[r + 1, c]; s11 = S[r + 1, c + 1]; s12 = S[r + 1, c + 2]
+    s13 = S[r + 1, c + 3]; s14 = S[r + 1, c + 4]
+    s20 = S[r + 2, c]; s21 = S[r + 2, c + 1]; s22 = S[r + 2, c + 2]
+    s23 = S[r + 2, c + 3]; s24 = S[r + 2, c + 4]
+    s30 = S[r + 3, c]; s31 = S[r + 3, c + 1]; s32 = S[r + 3, c + 2]
+    s33 = S[r + 3, c + 3]; s34 = S[r + 3, c + 4]
     for k in range(D):
         a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
         b0 = w0[k]; b1 = w1[k]; b2 = w2[k]; b3 = w3[k]; b4 = w4[k]
@@ -136,9 +139,12 @@ def _dot4x5(X, i0, i1, i2, i3, Wt, c, D, S, r):
         s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3; s24 += a2 * b4
         s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3; s34 += a3 * b4
     S[r, c] = s00; S[r, c + 1] = s01; S[r, c + 2] = s02; S[r, c + 3] = s03; S[r, c + 4] = s04
-    S[r + 1, c] = s10; S[r + 1, c + 1] = s11; S[r + 1, c + 2] = s12; S[r + 1, c + 3] = s13; S[r + 1, c + 4] = s14
-    S[r + 2, c] = s20; S[r + 2, c + 1] = s21; S[r + 2, c + 2] = s22; S[r + 2, c + 3] = s23; S[r + 2, c + 4] = s24
-    S[r + 3, c] = s30; S[r + 3, c + 1] = s31; S[r + 3, c + 2] = s32; S[r + 3, c + 3] = s33; S[r + 3, c + 4] = s34
+    S[r + 1, c] = s10; S[r + 1, c + 1] = s11; S[r + 1, c + 2] = s12
+    S[r + 1, c + 3] = s13; S[r + 1, c + 4] = s14
+    S[r + 2, c] = s20; S[r + 2, c + 1] = s21; S[r + 2, c + 2] = s22
+    S[r + 2, c + 3] = s23; S[r + 2, c + 4] = s24
+    S[r + 3, c] = s30; S[r + 3, c + 1] = s31; S[r + 3, c + 2] = s32
+    S[r + 3, c + 3] = s33; S[r + 3, c + 4] = s34
 
 
 @njit(**_JIT)
@@ -195,9 +201,12 @@ def _axpy4x5(X, i0, i1, i2, i3, G, r, c, slab, D):
     o0 = slab[c, 0:D]; o1 = slab[c + 1, 0:D]; o2 = slab[c + 2, 0:D]; o3 = slab[c + 3, 0:D]
     o4 = slab[c + 4, 0:D]
     g00 = G[r, c]; g01 = G[r, c + 1]; g02 = G[r, c + 2]; g03 = G[r, c + 3]; g04 = G[r, c + 4]
-    g10 = G[r + 1, c]; g11 = G[r + 1, c + 1]; g12 = G[r + 1, c + 2]; g13 = G[r + 1, c + 3]; g14 = G[r + 1, c + 4]
-    g20 = G[r + 2, c]; g21 = G[r + 2, c + 1]; g22 = G[r + 2, c + 2]; g23 = G[r + 2, c + 3]; g24 = G[r + 2, c + 4]
-    g30 = G[r + 3, c]; g31 = G[r + 3, c + 1]; g32 = G[r + 3, c + 2]; g33 = G[r + 3, c + 3]; g34 = G[r + 3, c + 4]
+    g10 = G[r + 1, c]; g11 = G[r + 1, c + 1]; g12 = G[r + 1, c + 2]
+    g13 = G[r + 1, c + 3]; g14 = G[r + 1, c + 4]
+    g20 = G[r + 2, c]; g21 = G[r + 2, c + 1]; g22 = G[r + 2, c + 2]
+    g23 = G[r + 2, c + 3]; g24 = G[r + 2, c + 4]
+    g30 = G[r + 3, c]; g31 = G[r + 3, c + 1]; g32 = G[r + 3, c + 2]
+    g33 = G[r + 3, c + 3]; g34 = G[r + 3, c + 4]
     for k in range(D):
         a0 = x0[k]; a1 = x1[k]; a2 = x2[k]; a3 = x3[k]
         o0[k] += (g00 * a0 + g10 * a1) + (g20 * a2 + g30 * a3)
