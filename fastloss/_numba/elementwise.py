@@ -182,12 +182,17 @@ def _set_chunksize(typingctx, n):
 _WIDE_ATTRIBUTE = '"prefer-vector-width"="512"'
 
 
+def _mark_wide(builder):
+    """Put _WIDE_ATTRIBUTE on the function ``builder`` is emitting (LLVM's string attribute;
+    llvmlite's attribute set knows only the keyword ones, hence set.add)."""
+    set.add(builder.function.attributes, _WIDE_ATTRIBUTE)
+
+
 @intrinsic
 def _wide_vectors(typingctx):
-    """Mark the calling compiled function ``"prefer-vector-width"="512"`` (LLVM's string
-    attribute; llvmlite's attribute set knows only the keyword ones, hence set.add)."""
+    """Mark the calling compiled function ``"prefer-vector-width"="512"``."""
     def codegen(context, builder, sig, args):
-        set.add(builder.function.attributes, _WIDE_ATTRIBUTE)
+        _mark_wide(builder)
         return context.get_dummy_value()
     return types.none(), codegen
 
@@ -202,7 +207,7 @@ def _wide_vectors_f32(typingctx, x):
 
     def codegen(context, builder, sig, args):
         if wide:
-            set.add(builder.function.attributes, _WIDE_ATTRIBUTE)
+            _mark_wide(builder)
         return context.get_dummy_value()
     return types.none(x), codegen
 
