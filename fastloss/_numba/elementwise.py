@@ -14,11 +14,24 @@ Design
   LLVM and silently runs its scalar version when the arrays lie close together in
   memory, which sums in another order: the same call gave results differing in the last
   bits depending on where small arrays had been allocated. So no loop here stores and
-  sums at once: the fused loop writes each element's loss to a float64 buffer of BLOCK
-  elements (L1-resident; float32 for BCE on float32, whose losses are float32 values),
-  and ``_sum`` adds the buffer in float64 in a loop that only loads, whose order depends
-  on the block length alone. Blocks are added in order, chunks in order:
-  the result is a function of the input values and N only.
+  sums at once. Per block of BLOCK elements, either
+  - (float64 arrays of the memory-bound losses) the gradient loop stores the gradient
+    only, and a second loop over the same block, still in L1, recomputes the losses from
+    the inputs and sums them: it only loads. (``_X_block`` with ``grad=None``: one source
+    for both loops, numba prunes the other branch.) Or
+  - (float32 arrays, BCE, the score kernels) the fused loop writes each element's loss to
+    a float64 buffer (L1-resident; float32 for BCE on float32, whose losses are float32
+    values), and ``_sum`` adds the buffer in float64 in a loop that only loads.
+  Either way the order of the sum depends on the block length alone. Blocks are added in
+  order, chunks in order: the result is a function of the input values and N only.
+  Why two ways: the loss buffer's stores, L1 hits, sit between the gradient's stores,
+  which miss the caches, and stores leave the core in order, so the buffer halves the
+  gradient stores in flight. Measured on the Intel machine, N=1e7 float64, two threads,
+  gradient reused, as a share of the triad in the same rounds: MSE 71-74% with the
+  buffer, 95-97% recomputing; hinge 84-87% -> 92-95%, L1 74-78% -> 81-84%. For float32
+  the second loop costs more than it saves (widening p and t again for an exact float64
+  loss: squared hinge 71% -> 61%, Huber 68% -> 65%), so float32 keeps the buffer
+  (``_sums_apart`` picks the way at compile time).
 * Chunking. The N elements are cut into ``nch = min(MAX_CHUNKS, N // GRAIN)`` (at least 1)
   contiguous chunks of equal size. The number of chunks depends on N only, never on the
   thread count, and each chunk's float64 partial sum is stored in its own slot and the
@@ -496,6 +509,23 @@ def _sum(buf):
     return s
 
 
+def _sums_apart(x):
+    """True for float64 arrays, False for float32 (a compile-time constant: the overload
+    below): whether the memory-bound kernels sum a block's losses in a loop of their own
+    that recomputes them from the inputs, or buffer them in the gradient loop (see
+    "Reductions" in the module doc)."""
+    raise NotImplementedError("called from numba-compiled code only")
+
+
+@overload(_sums_apart, jit_options=_JIT, inline="always")
+def _sums_apart_for_type(x):
+    apart = x.dtype == types.float64
+
+    def impl(x):
+        return apart
+    return impl
+
+
 # ---------------------------------------------------------------------------
 # Kernels. Each has
 #   _X_block: the fused loop over one block (loss into the float64 block buffer ``lb``,
@@ -518,45 +548,59 @@ def _ceil_to(dtype, x):
 
 @njit(**_JIT)
 def _hinge_block(pred, target, margin, scale, loss_out, grad, lb):
-    """Returns the number of targets in the block that are neither -1 nor +1.
+    """One block: the gradient (and loss_out) and, for float32, the losses into lb; with
+    grad None, the loss sum instead (loads only). Returns (loss sum or 0, the number of
+    targets that are neither -1 nor +1, counted in the loop that sums).
 
     In the input's precision where that is exact, so that float32 loops stay 16 lanes wide
     (every widening or narrowing of a float32 vector costs two conversions): with t = +-1,
     tp = t p is exact and (float64)tp = t p; t p < margin <=> tp < _ceil_to(margin); the
     float64 gradient -t scale rounded to float32 is -t float32(scale)."""
     _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
+    apart = _sums_apart(pred)
     ty = pred.dtype.type
     one, zero, sc, am = ty(1), ty(0), ty(scale), _ceil_to(ty, margin)
+    s = 0.0
     off = 0
     for k in range(pred.shape[0]):
         t = target[k]
-        off += (t != one) & (t != -one)
         tp = t * pred[k]
         gap = margin - np.float64(tp)
         loss = 0.0 if gap <= 0 else gap  # "not gap <= 0": a NaN gap is active, stays NaN
-        lb[k] = loss
+        if grad is None or not apart:
+            off += (t != one) & (t != -one)
+        if grad is None:
+            s = _acc(s, loss)
+            continue
+        if not apart:
+            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         g = -t * sc if tp < am else zero
         grad[k] = tp if tp != tp else g  # NaN: NaN (two selects: faster than three branches)
-    return off
+    return s, off
 
 
 @njit(**_JIT)
 def _hinge_range(pred, target, margin, scale, loss_out, grad):
     n = pred.shape[0]
-    buf = np.empty(min(BLOCK, n))
+    apart = _sums_apart(pred)
+    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     off = 0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        lb = buf[:b1 - b0]
+        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
         if loss_out is None:
-            off += _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None, grad[b0:b1], lb)
+            bs, bo = _hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
         else:
-            off += _hinge_block(pred[b0:b1], target[b0:b1], margin, scale, loss_out[b0:b1],
-                                grad[b0:b1], lb)
-        total += _sum(lb)
+            bs, bo = _hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1], lb)
+        if apart:
+            bs, bo = _hinge_block(p, t, margin, scale, None, None, lb)
+        else:
+            bs = _sum(lb)
+        total += bs
+        off += bo
     return total, off
 
 
@@ -588,43 +632,54 @@ def hinge(pred, target, margin, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _squared_hinge_block(pred, target, margin, scale, loss_out, grad, lb):
-    """Returns the number of targets in the block that are neither -1 nor +1. tp = t p in
-    the input's precision, as in _hinge_block."""
+    """As _hinge_block (tp = t p in the input's precision)."""
     _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
+    apart = _sums_apart(pred)
     ty = pred.dtype.type
     one = ty(1)
+    s = 0.0
     off = 0
     for k in range(pred.shape[0]):
         t = target[k]
-        off += (t != one) & (t != -one)
         gap = margin - np.float64(t * pred[k])
         if gap <= 0:
             gap = 0.0  # NaN fails the test and stays NaN
         loss = gap * gap
-        lb[k] = loss
+        if grad is None or not apart:
+            off += (t != one) & (t != -one)
+        if grad is None:
+            s = _acc(s, loss)
+            continue
+        if not apart:
+            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         # -2 t gap scale rounded once: its magnitude rounded, then the sign of -t.
         grad[k] = -t * ty(2.0 * gap * scale)
-    return off
+    return s, off
 
 
 @njit(**_JIT)
 def _squared_hinge_range(pred, target, margin, scale, loss_out, grad):
     n = pred.shape[0]
-    buf = np.empty(min(BLOCK, n))
+    apart = _sums_apart(pred)
+    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     off = 0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        lb = buf[:b1 - b0]
+        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
         if loss_out is None:
-            off += _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale, None,
-                                        grad[b0:b1], lb)
+            bs, bo = _squared_hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
         else:
-            off += _squared_hinge_block(pred[b0:b1], target[b0:b1], margin, scale,
-                                        loss_out[b0:b1], grad[b0:b1], lb)
-        total += _sum(lb)
+            bs, bo = _squared_hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1],
+                                          lb)
+        if apart:
+            bs, bo = _squared_hinge_block(p, t, margin, scale, None, None, lb)
+        else:
+            bs = _sum(lb)
+        total += bs
+        off += bo
     return total, off
 
 
@@ -656,28 +711,38 @@ def squared_hinge(pred, target, margin, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _mse_block(pred, target, scale, loss_out, grad, lb):
+    """One block: the gradient (and loss_out) and, for float32, the losses into lb; with
+    grad None, the loss sum instead (loads only)."""
+    apart = _sums_apart(pred)
+    s = 0.0
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         loss = d * d
-        lb[k] = loss
+        if grad is None:
+            s = _acc(s, loss)
+            continue
+        if not apart:
+            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         grad[k] = 2.0 * d * scale
+    return s
 
 
 @njit(**_JIT)
 def _mse_range(pred, target, scale, loss_out, grad):
     n = pred.shape[0]
-    buf = np.empty(min(BLOCK, n))
+    apart = _sums_apart(pred)
+    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        lb = buf[:b1 - b0]
+        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
         if loss_out is None:
-            _mse_block(pred[b0:b1], target[b0:b1], scale, None, grad[b0:b1], lb)
+            _mse_block(p, t, scale, None, grad[b0:b1], lb)
         else:
-            _mse_block(pred[b0:b1], target[b0:b1], scale, loss_out[b0:b1], grad[b0:b1], lb)
-        total += _sum(lb)
+            _mse_block(p, t, scale, loss_out[b0:b1], grad[b0:b1], lb)
+        total += _mse_block(p, t, scale, None, None, lb) if apart else _sum(lb)
     return total
 
 
@@ -706,12 +771,19 @@ def mse(pred, target, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _l1_block(pred, target, scale, loss_out, grad, lb):
+    """As _mse_block."""
+    apart = _sums_apart(pred)
     ty = pred.dtype.type
     zero, sc = ty(0), ty(scale)
+    s = 0.0
     for k in range(pred.shape[0]):
         p, t = pred[k], target[k]
         loss = abs(np.float64(p) - np.float64(t))
-        lb[k] = loss
+        if grad is None:
+            s = _acc(s, loss)
+            continue
+        if not apart:
+            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         # sign(p - t) decided by comparing p with t, in the input's precision (a float64
@@ -723,21 +795,23 @@ def _l1_block(pred, target, scale, loss_out, grad, lb):
             grad[k] = -sc
         else:
             grad[k] = (p - t) * zero  # sign(+-0) = +-0, sign(NaN) = NaN
+    return s
 
 
 @njit(**_JIT)
 def _l1_range(pred, target, scale, loss_out, grad):
     n = pred.shape[0]
-    buf = np.empty(min(BLOCK, n))
+    apart = _sums_apart(pred)
+    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        lb = buf[:b1 - b0]
+        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
         if loss_out is None:
-            _l1_block(pred[b0:b1], target[b0:b1], scale, None, grad[b0:b1], lb)
+            _l1_block(p, t, scale, None, grad[b0:b1], lb)
         else:
-            _l1_block(pred[b0:b1], target[b0:b1], scale, loss_out[b0:b1], grad[b0:b1], lb)
-        total += _sum(lb)
+            _l1_block(p, t, scale, loss_out[b0:b1], grad[b0:b1], lb)
+        total += _l1_block(p, t, scale, None, None, lb) if apart else _sum(lb)
     return total
 
 
@@ -766,7 +840,10 @@ def l1(pred, target, scale, loss_out, grad):
 
 @njit(**_JIT)
 def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
+    """As _mse_block."""
     _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
+    apart = _sums_apart(pred)
+    s = 0.0
     for k in range(pred.shape[0]):
         d = np.float64(pred[k]) - np.float64(target[k])
         a = abs(d)
@@ -774,30 +851,35 @@ def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
             loss = 0.5 * d * d
         else:
             loss = delta * (a - 0.5 * delta)  # NaN lands here and stays NaN
+        if grad is None:
+            s = _acc(s, loss)
+            continue
+        if not apart:
+            lb[k] = loss
+        if loss_out is not None:
+            loss_out[k] = loss
         # d if |d| <= delta else delta sign(d), as a clamp: two compares and selects
         # (NaN fails both and stays NaN).
         g = delta if d > delta else d
         g = -delta if g < -delta else g
-        lb[k] = loss
-        if loss_out is not None:
-            loss_out[k] = loss
         grad[k] = g * scale
+    return s
 
 
 @njit(**_JIT)
 def _huber_range(pred, target, delta, scale, loss_out, grad):
     n = pred.shape[0]
-    buf = np.empty(min(BLOCK, n))
+    apart = _sums_apart(pred)
+    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        lb = buf[:b1 - b0]
+        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
         if loss_out is None:
-            _huber_block(pred[b0:b1], target[b0:b1], delta, scale, None, grad[b0:b1], lb)
+            _huber_block(p, t, delta, scale, None, grad[b0:b1], lb)
         else:
-            _huber_block(pred[b0:b1], target[b0:b1], delta, scale, loss_out[b0:b1],
-                         grad[b0:b1], lb)
-        total += _sum(lb)
+            _huber_block(p, t, delta, scale, loss_out[b0:b1], grad[b0:b1], lb)
+        total += _huber_block(p, t, delta, scale, None, None, lb) if apart else _sum(lb)
     return total
 
 
