@@ -285,17 +285,21 @@ def _five_class_tile(rest):
 
 
 @njit(**_JIT)
+def _four_rows(i0, stop):
+    """Rows i0..i0+3 of a register tile, those past the chunk's end clamped to its last
+    row (their coefficients are 0)."""
+    last = stop - 1
+    return i0, min(i0 + 1, last), min(i0 + 2, last), min(i0 + 3, last)
+
+
+@njit(**_JIT)
 def _block_scores(X, b0, stop, Wt, S):
     """S[:nb, :] = X[b0:b0+nb] @ Wt.T with nb = min(ROWS_PER_BLOCK, stop - b0)."""
     D = X.shape[1]
     Cp = Wt.shape[0]
     S[:, :] = 0
-    last = stop - 1
     for r in range(0, min(ROWS_PER_BLOCK, stop - b0), 4):
-        i0 = b0 + r
-        i1 = min(i0 + 1, last)
-        i2 = min(i0 + 2, last)
-        i3 = min(i0 + 3, last)
+        i0, i1, i2, i3 = _four_rows(b0 + r, stop)
         c = 0
         while _five_class_tile(Cp - c):
             _dot4x5(X, i0, i1, i2, i3, Wt, c, D, S, r)
@@ -312,16 +316,12 @@ def _block_grad(X, b0, stop, G, slab):
     """slab += G[:nb].T @ X[b0:b0+nb] (rows of G past nb are 0), one D-tile at a time."""
     D = X.shape[1]
     Cp = slab.shape[0]
-    last = stop - 1
     lanes = 64 // X.itemsize
     T = max(lanes, GRAD_TILE_BYTES // ((Cp + 4) * X.itemsize) // lanes * lanes)
     for t0 in range(0, D, T):
         t1 = min(D, t0 + T)
         for r in range(0, min(ROWS_PER_BLOCK, stop - b0), 4):
-            i0 = b0 + r
-            i1 = min(i0 + 1, last)
-            i2 = min(i0 + 2, last)
-            i3 = min(i0 + 3, last)
+            i0, i1, i2, i3 = _four_rows(b0 + r, stop)
             c = 0
             while _five_class_tile(Cp - c):
                 _axpy4x5(X, i0, i1, i2, i3, G, r, c, slab, t0, t1)
