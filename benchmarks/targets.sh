@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The performance targets of issue 5, each measured with the harness in one run and
-# written under OUT (default docs/issue5/after). About 28
+# written under OUT (default docs/issue5/after). About 20-28
 # minutes on the 2-core machine; run it on a quiet machine (nothing else busy). The tables
 # of every target (markdown, bold where met) go to OUT/targets.md.
 set -euo pipefail
