@@ -60,8 +60,9 @@ def main():
             t_big = res[(b, "big")]["median"]
             per_el = res[(b, "cache")]["median"] / N_CACHE
             projected = per_el * N_BIG
-            print(f"{np.dtype(dtype).name:8} {b:7} {t_big * 1e3:7.2f}ms {per_el * 1e9:8.3f}ns/el "
-                  f"{projected * 1e3:7.2f}ms {budget * 1e3:8.2f}ms  {100 * projected / budget:.0f}%")
+            print(f"{np.dtype(dtype).name:8} {b:7} {t_big * 1e3:7.2f}ms "
+                  f"{per_el * 1e9:8.3f}ns/el {projected * 1e3:7.2f}ms {budget * 1e3:8.2f}ms  "
+                  f"{100 * projected / budget:.0f}%")
 
 
 if __name__ == "__main__":

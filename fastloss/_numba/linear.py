@@ -59,8 +59,9 @@ Design
   (``_chunk_rows``: ``nch`` a power of two, the largest with ``N / nch >=
   MIN_CHUNK_ROWS``, at most ``MAX_CHUNKS``; 2 from 128 rows on, 1 below; ``rows =
   ceil(N / nch)`` rounded up to a whole block), so ``nch`` depends on N (and, for huge
-  C*D, on a memory cap of ``SLAB_BUDGET`` bytes of slabs), never on the thread count. Each chunk owns a private gradient slab (Cp, Dp) in
-  the input dtype and a float64 loss slot; ``prange`` runs the chunks (handed out one at
+  C*D, on a memory cap of ``SLAB_BUDGET`` bytes of slabs), never on the thread count.
+  Each chunk owns a private gradient slab (Cp, Dp) in the input dtype and a float64 loss
+  slot; ``prange`` runs the chunks (handed out one at
   a time: ``_dynamic_schedule`` in elementwise.py), then the slabs are
   summed in chunk order in float64, scaled and written transposed into ``dW``, and the
   loss slots are added in chunk order. That reduction is serial (C*D*nch adds, ~0.2 ms at
@@ -413,7 +414,8 @@ def _chunk_rows(N, Cp, Dp, itemsize):
 
     A power-of-two chunk count (so 2, 4, 8 or 16 threads share the chunks evenly), the
     largest with at least MIN_CHUNK_ROWS rows per chunk, capped at MAX_CHUNKS and by
-    SLAB_BUDGET; two chunks from 2 * ROWS_PER_BLOCK * 4 = 128 rows on, one below."""
+    SLAB_BUDGET; two chunks from 8 * ROWS_PER_BLOCK = 128 rows on (one per core of a
+    2-core machine), one below."""
     nch = 1
     while nch * 2 <= MAX_CHUNKS and N >= nch * 2 * MIN_CHUNK_ROWS:
         nch *= 2
