@@ -532,10 +532,13 @@ def _sums_apart_for_type(x):
 
 # ---------------------------------------------------------------------------
 # Kernels. Each has
-#   _X_block: the fused loop over one block (loss into the float64 block buffer ``lb``,
-#             gradient, loss_out unless it is None), no reduction; hinge and squared
-#             hinge also count their off-sign targets (see fastloss.loop.elementwise);
-#   _X_range: the blocks of one chunk, each block's buffer summed with _sum;
+#   _X_block: one loop over one block, no loop both storing and summing ("Reductions"):
+#             with a gradient array, the gradient (and loss_out unless it is None) and,
+#             for float32, the losses into the block buffer ``lb``; with grad None, the
+#             loss sum only (loads only). Hinge and squared hinge also count their
+#             off-sign targets (see fastloss.loop.elementwise) in the loop that sums;
+#   _X_range: the blocks of one chunk: per block the gradient loop, then the sum loop
+#             (float64) or _sum of the buffer (float32; ``_sums_apart``);
 #   _X_part:  slices one chunk and picks the compile-time specialisation (None for
 #             the absent optional arrays);
 #   X:        the public kernel: chunking and prange.
@@ -595,10 +598,11 @@ def _hinge_range(pred, target, margin, scale, loss_out, grad):
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
         p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
+        # the gradient loop's count is the block's for float32 (its sum is 0)
         if loss_out is None:
-            bs, bo = _hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
+            _, bo = _hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
         else:
-            bs, bo = _hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1], lb)
+            _, bo = _hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1], lb)
         if apart:
             bs, bo = _hinge_block(p, t, margin, scale, None, None, lb)
         else:
@@ -673,11 +677,12 @@ def _squared_hinge_range(pred, target, margin, scale, loss_out, grad):
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
         p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
+        # the gradient loop's count is the block's for float32 (its sum is 0)
         if loss_out is None:
-            bs, bo = _squared_hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
+            _, bo = _squared_hinge_block(p, t, margin, scale, None, grad[b0:b1], lb)
         else:
-            bs, bo = _squared_hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1],
-                                          lb)
+            _, bo = _squared_hinge_block(p, t, margin, scale, loss_out[b0:b1], grad[b0:b1],
+                                         lb)
         if apart:
             bs, bo = _squared_hinge_block(p, t, margin, scale, None, None, lb)
         else:
