@@ -25,15 +25,19 @@ allocates a temporary of size N.
   ``_numerics``' branch-free versions). An absent BCE weight / pos_weight points the inner
   loop at a block of ones instead of testing per element (multiplying by 1.0 is exact, as the
   loop tier's ``w = 1.0``).
-* Precision: the piecewise losses give exactly the loop tier's float64 results also for
+* Precision: hinge and squared hinge give exactly the loop tier's float64 results also for
   float32 input (a kink decision such as ``margin - t p > 0`` must not change with the
   dtype), but compute in float32 wherever that is exact (see ``_block``): each widening or
   narrowing of a float32 vector costs two conversions, and with them in every step the
   float32 loops were compute-bound (hinge 0.32 ns per element on one core in L2, against
-  0.20 now; at N=1e7 two cores then moved ~40 GB/s, not the triad's ~55). MSE and Huber
-  still widen p and t (p - t is exact in float64 only). BCE computes in the input's precision
-  (float32: twice the vector lanes for its exp / log1p; errors ~1e-7 relative) and, like all
-  of them, accumulates the loss sum in float64.
+  0.20 now; at N=1e7 two cores then moved ~40 GB/s, not the triad's ~55). MSE, L1, Huber
+  and BCE compute in the input's precision, as the numpy tier does: on float32 input
+  d = p - t is rounded to float32 (~6e-8 relative; BCE: errors ~1e-7 relative), while
+  Huber's comparisons with delta stay exact (delta rounded up / down to float32). Widening
+  p and t for an exact float64 d had kept these float32 loops under the 75%-of-triad target
+  (N=1e7, two threads, gradient reused: MSE 78% -> 90%, Huber 68% -> 77%; BCE: twice the
+  vector lanes for its exp / log1p). A float32 |p - t| beyond 3.4e38 is then inf, as in
+  the numpy tier. Every loss sum accumulates in float64 (float32 losses widened exactly).
 * Parallelism: a FIXED number of chunks (``_numerics.chunk_size``: at most 16, each at least
   MIN_CHUNK elements, block-aligned) run under an OpenMP ``prange`` (dynamic schedule: the
   other core may be busy). Each chunk returns its own float64 sum; the sums are added in
@@ -146,7 +150,7 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
     Returns the number of targets that are neither -1 nor +1 for hinge and squared hinge
     (counted in the loop that reads them: no pass of its own), 0 for the others."""
     cdef Py_ssize_t k
-    cdef double d, gap, ad
+    cdef double gap
     # Work in the input's precision where that is exact, so float32 loops stay 16 lanes
     # wide (each widening or narrowing of a float32 vector costs two conversions; with them
     # the float32 hinge loop was compute-bound, ~0.3 ns per element on one core):
@@ -154,16 +158,22 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
     # * t p < margin (a float64) <=> tp < am, am the float32 ceiling of margin (no float32
     #   lies in [margin, am)); am = margin for float64;
     # * the hinge gradient -t scale in float64 rounded to float32 is -t (float)scale;
-    # * sign(p - t) is decided by comparing p with t (a float64 difference of two floats
-    #   is never rounded to or away from 0);
+    # * sign(p - t) is decided by comparing p with t (a difference rounded to 0 or inf
+    #   keeps its sign anyway);
+    # * MSE, L1 and Huber compute in the input's precision (module doc, "Precision"); the
+    #   float64 gradients 2 d scale = d (2 scale) and d scale keep their former bits;
+    # * |d| < delta <=> |d| < am, d > delta <=> d > down, down the float32 floor of delta;
     # * the off-sign count is an int (32-bit: narrow lanes, as the float32 data's; a block
     #   holds BLOCK elements at most).
     cdef int off = 0
-    cdef floating tk, tp, gk, zero = 0
-    cdef floating sc = <floating>scale, am = <floating>a
+    cdef floating tk, tp, gk, dk, ak, zero = 0, half = 0.5
+    cdef floating sc = <floating>scale, sc2 = <floating>(2.0 * scale)
+    cdef floating am = <floating>a, down = <floating>a, dl = <floating>a
     if floating is float:
         if <double>am < a:
             am = nextafterf(am, INFINITY)
+        if <double>down > a:
+            down = nextafterf(down, -INFINITY)
     if kind == HINGE:
         for k in range(n):
             tk = t[k]
@@ -185,26 +195,26 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
             g[k] = -tk * <floating>(2.0 * gap * scale)
     elif kind == MSE:
         for k in range(n):
-            d = <double>p[k] - <double>t[k]
-            lb[k] = d * d
-            g[k] = <floating>(2.0 * d * scale)
+            dk = p[k] - t[k]
+            lb[k] = dk * dk
+            g[k] = dk * sc2
     elif kind == L1:
         for k in range(n):
-            d = <double>p[k] - <double>t[k]
-            lb[k] = fabs(d)
+            dk = p[k] - t[k]
+            lb[k] = fabsf(dk) if floating is float else fabs(dk)
             # sign(p - t) scale: sign(0) = 0 (its sign bit kept), sign(NaN) = NaN.
-            g[k] = sc if p[k] > t[k] else (-sc if p[k] < t[k] else (p[k] - t[k]) * zero)
+            g[k] = sc if p[k] > t[k] else (-sc if p[k] < t[k] else dk * zero)
     elif kind == HUBER:
         for k in range(n):
-            d = <double>p[k] - <double>t[k]
-            ad = fabs(d)
+            dk = p[k] - t[k]
+            ak = fabsf(dk) if floating is float else fabs(dk)
             # |d| < delta quadratic; else linear (NaN lands there and stays NaN).
-            lb[k] = 0.5 * d * d if ad < a else a * (ad - 0.5 * a)
+            lb[k] = half * dk * dk if ak < am else dl * (ak - half * dl)
             # d if |d| <= delta else delta sign(d), as a clamp: two compares and blends
             # instead of a sign's three (NaN fails both tests and stays; -0 stays -0).
-            d = a if d > a else d
-            d = -a if d < -a else d
-            g[k] = <floating>(d * scale)
+            dk = dl if dk > down else dk
+            dk = -dl if dk < -down else dk
+            g[k] = dk * sc
     elif kind == BCE:
         _bce_block(p, t, w, q, scale, g, lb, n)
     return off

@@ -8,30 +8,33 @@ Design
 ------
 * One fused pass per element: loss and gradient are computed together and written
   straight into the caller's ``grad`` (and ``loss_out`` when it has length N); nothing
-  else is allocated except one float64 partial sum and an 8 KB block buffer (none for
-  float64 arrays, see "Reductions"; two of BCE_BLOCK elements for BCE) per chunk.
+  else is allocated except one float64 partial sum and an 8 KB block buffer (only for
+  hinge and squared hinge on float32 arrays, see "Reductions"; two of BCE_BLOCK elements
+  for BCE) per chunk.
 * Reductions. A loop that both stores (grad) and sums gets runtime alias checks from
   LLVM and silently runs its scalar version when the arrays lie close together in
   memory, which sums in another order: the same call gave results differing in the last
   bits depending on where small arrays had been allocated. So no loop here stores and
   sums at once. Per block of BLOCK elements, either
-  - (float64 arrays of the memory-bound losses) the gradient loop stores the gradient
-    only, and a second loop over the same block, still in L1, recomputes the losses from
-    the inputs and sums them: it only loads. (``_X_block`` with ``grad=None``: one source
-    for both loops, numba prunes the other branch.) Or
-  - (float32 arrays, BCE, the score kernels) the fused loop writes each element's loss to
-    a float64 buffer (L1-resident; float32 for BCE on float32, whose losses are float32
-    values), and ``_sum`` adds the buffer in float64 in a loop that only loads.
+  - (MSE, L1, Huber; hinge and squared hinge on float64 arrays) the gradient loop stores
+    the gradient only, and a second loop over the same block, still in L1, recomputes
+    the losses from the inputs and sums them: it only loads. (``_X_block`` with
+    ``grad=None``: one source for both loops, numba prunes the other branch.) Or
+  - (hinge and squared hinge on float32 arrays, BCE, the score kernels) the fused loop
+    writes each element's loss to a float64 buffer (L1-resident; float32 for BCE on
+    float32, whose losses are float32 values), and ``_sum`` adds the buffer in float64
+    in a loop that only loads.
   Either way the order of the sum depends on the block length alone. Blocks are added in
   order, chunks in order: the result is a function of the input values and N only.
   Why two ways: the loss buffer's stores, L1 hits, sit between the gradient's stores,
   which miss the caches, and stores leave the core in order, so the buffer halves the
   gradient stores in flight. Measured on the Intel machine, N=1e7 float64, two threads,
   gradient reused, as a share of the triad in the same rounds: MSE 71-74% with the
-  buffer, 95-97% recomputing; hinge 84-87% -> 92-95%, L1 74-78% -> 81-84%. For float32
-  the second loop costs more than it saves (widening p and t again for an exact float64
-  loss: squared hinge 71% -> 61%, Huber 68% -> 65%), so float32 keeps the buffer
-  (``_sums_apart`` picks the way at compile time).
+  buffer, 95-97% recomputing; hinge 84-87% -> 92-95%, L1 74-78% -> 81-84%. For the
+  float32 hinge losses the second loop costs more than it saves (widening t p again for
+  their exact float64 loss: squared hinge 71% -> 61%), so they keep the buffer
+  (``_sums_apart`` picks the way at compile time); MSE, L1 and Huber compute float32 in
+  float32 (see "Arithmetic"), and their second loop is cheap for both dtypes.
 * Chunking. The N elements are cut into ``nch = min(MAX_CHUNKS, N // GRAIN)`` (at least 1)
   contiguous chunks of equal size. The number of chunks depends on N only, never on the
   thread count, and each chunk's float64 partial sum is stored in its own slot and the
@@ -71,17 +74,22 @@ Design
 * numba compiles one specialisation per dtype, read-only flag and optional-argument
   pattern of a call; ``cache=True`` keeps them on disk, so only the first call of a new
   combination on a machine pays the compilation (1 to 10 s).
-* Arithmetic gives the loop tier's float64 results, also for float32 arrays, computing in
-  float32 only where that is exact (hinge, squared hinge: t p; L1's sign: p against t; see
-  ``_hinge_block``): each widening or narrowing of a float32 vector costs two conversions,
-  and the float32 loops were compute-bound on them (one core in L2: L1 0.24 -> 0.18 ns per
-  element; Huber, whose gradient is now a clamp, 0.38 -> 0.26). MSE and Huber widen p and
-  t (p - t is exact in float64 only). The exception to the float64 results: BCE with
-  logits on float32 arrays computes in float32 arithmetic, as the Cython tier does: its
-  exp / log1p / divisions are compute-bound, and float32 vectors hold twice the lanes
-  (1.8 -> 0.95 ns per element on one thread at N=1e7, 0.74 with a float32 loss buffer).
-  Every sum is float64:
-  ``_sum`` widens the float32 losses exactly as it adds them.
+* Arithmetic. Hinge and squared hinge give the loop tier's float64 results also for
+  float32 arrays, computing in float32 only where that is exact (t p; see
+  ``_hinge_block``): each widening or narrowing of a float32 vector costs two conversions.
+  MSE, L1, Huber and BCE compute in the input's precision, as the numpy tier (and
+  PyTorch) do: on float32 arrays d = p - t is rounded to float32, ~6e-8 relative per
+  element (the tests' float32 tolerance is 1e-4); Huber's comparisons with delta stay
+  exact (against delta rounded up or down to float32). Widening p and t for an exact
+  float64 d had kept these float32 loops under the issue's 75%-of-triad target: N=1e7,
+  two threads, gradient reused, share of the same-rounds triad, float64 route -> float32
+  route: MSE 76% -> 79-84%, L1 74% -> 86-89%, Huber 69% -> 77-79% (2026-12-07). One
+  consequence at the extremes, shared with the numpy tier: on float32 arrays a |p - t|
+  beyond float32's range (3.4e38) is inf, and so are its loss and (MSE) gradient. BCE on
+  float32 is compute-bound on its exp / log1p / divisions, where float32 vectors hold
+  twice the lanes (1.8 -> 0.95 ns per element on one thread at N=1e7, 0.74 with a float32
+  loss buffer). Every sum is float64: a float32 loss is widened exactly as it is added
+  (``_acc(s, np.float64(loss))``, ``_sum``).
 """
 import numpy as np
 from llvmlite import ir
@@ -218,8 +226,10 @@ def _wide_vectors(typingctx):
 def _wide_vectors_f32(typingctx, x):
     """``_wide_vectors`` when ``x`` is a float32 array, nothing otherwise. Measured on the
     Intel machine, N=1e7, two threads, gradient reused: float32 hinge 3.75 -> 2.95-3.20 ms,
-    squared hinge 4.55 -> 2.98-3.14, Huber 3.47 -> 3.2; float64 loops unchanged or slower,
-    MSE and L1 float32 within noise or slower (3.0 -> 3.1-3.3), so they keep LLVM's width."""
+    squared hinge 4.55 -> 2.98-3.14, Huber 3.47 -> 3.2; float64 loops unchanged or slower.
+    MSE and L1 on float32, computing in float64 then, measured within noise or slower
+    (3.0 -> 3.1-3.3 ms); computing in float32 (since 2026-12-07) L1 2.77-3.16 -> 2.77-3.08
+    ms, 73-79% -> 81% of the triad, MSE 3.06-3.21 -> 2.72-3.07 ms, so all five use it."""
     wide = isinstance(x, types.Array) and x.dtype == types.float32
 
     def codegen(context, builder, sig, args):
@@ -515,9 +525,9 @@ def _sum(buf):
 
 def _sums_apart(x):
     """True for float64 arrays, False for float32 (a compile-time constant: the overload
-    below): whether the memory-bound kernels sum a block's losses in a loop of their own
-    that recomputes them from the inputs, or buffer them in the gradient loop (see
-    "Reductions" in the module doc)."""
+    below): whether the hinge and squared hinge kernels sum a block's losses in a loop of
+    their own that recomputes them from the inputs, or buffer them in the gradient loop
+    (see "Reductions" in the module doc)."""
     raise NotImplementedError("called from numba-compiled code only")
 
 
@@ -534,11 +544,12 @@ def _sums_apart_for_type(x):
 # Kernels. Each has
 #   _X_block: one loop over one block, no loop both storing and summing ("Reductions"):
 #             with a gradient array, the gradient (and loss_out unless it is None) and,
-#             for float32, the losses into the block buffer ``lb``; with grad None, the
+#             for hinge / squared hinge on float32, the losses into the block buffer
+#             ``lb``; with grad None, the
 #             loss sum only (loads only). Hinge and squared hinge also count their
 #             off-sign targets (see fastloss.loop.elementwise) in the loop that sums;
 #   _X_range: the blocks of one chunk: per block the gradient loop, then the sum loop
-#             (float64) or _sum of the buffer (float32; ``_sums_apart``);
+#             or _sum of the buffer (hinge / squared hinge on float32; ``_sums_apart``);
 #   _X_part:  slices one chunk and picks the compile-time specialisation (None for
 #             the absent optional arrays);
 #   X:        the public kernel: chunking and prange.
@@ -719,39 +730,36 @@ def squared_hinge(pred, target, margin, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _mse_block(pred, target, scale, loss_out, grad, lb):
-    """One block: the gradient (and loss_out) and, for float32, the losses into lb; with
-    grad None, the loss sum instead (loads only)."""
-    apart = _sums_apart(pred)
+def _mse_block(pred, target, scale, loss_out, grad):
+    """One block: the gradient (and loss_out); with grad None, the loss sum instead (loads
+    only). In the input's precision, the sum in float64 (see "Arithmetic")."""
+    _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
+    sc = pred.dtype.type(2.0 * scale)
     s = 0.0
     for k in range(pred.shape[0]):
-        d = np.float64(pred[k]) - np.float64(target[k])
+        d = pred[k] - target[k]
         loss = d * d
         if grad is None:
-            s = _acc(s, loss)
+            s = _acc(s, np.float64(loss))
             continue
-        if not apart:
-            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
-        grad[k] = 2.0 * d * scale
+        grad[k] = d * sc
     return s
 
 
 @njit(**_JIT)
 def _mse_range(pred, target, scale, loss_out, grad):
     n = pred.shape[0]
-    apart = _sums_apart(pred)
-    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
+        p, t = pred[b0:b1], target[b0:b1]
         if loss_out is None:
-            _mse_block(p, t, scale, None, grad[b0:b1], lb)
+            _mse_block(p, t, scale, None, grad[b0:b1])
         else:
-            _mse_block(p, t, scale, loss_out[b0:b1], grad[b0:b1], lb)
-        total += _mse_block(p, t, scale, None, None, lb) if apart else _sum(lb)
+            _mse_block(p, t, scale, loss_out[b0:b1], grad[b0:b1])
+        total += _mse_block(p, t, scale, None, None)
     return total
 
 
@@ -779,48 +787,40 @@ def mse(pred, target, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _l1_block(pred, target, scale, loss_out, grad, lb):
+def _l1_block(pred, target, scale, loss_out, grad):
     """As _mse_block."""
-    apart = _sums_apart(pred)
+    _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
     ty = pred.dtype.type
     zero, sc = ty(0), ty(scale)
     s = 0.0
     for k in range(pred.shape[0]):
         p, t = pred[k], target[k]
-        loss = abs(np.float64(p) - np.float64(t))
+        loss = abs(p - t)
         if grad is None:
-            s = _acc(s, loss)
+            s = _acc(s, np.float64(loss))
             continue
-        if not apart:
-            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
-        # sign(p - t) decided by comparing p with t, in the input's precision (a float64
-        # difference of two floats is never rounded to or away from 0); +-scale rounded
-        # to float32 is +-float32(scale).
-        if p > t:
-            grad[k] = sc
-        elif p < t:
-            grad[k] = -sc
-        else:
-            grad[k] = (p - t) * zero  # sign(+-0) = +-0, sign(NaN) = NaN
+        # sign(p - t) decided by comparing p with t (a difference rounded to 0 or inf
+        # keeps its sign anyway); +-scale rounded to the dtype is +-ty(scale).
+        g = (p - t) * zero  # sign(+-0) = +-0, sign(NaN) = NaN
+        g = sc if p > t else g
+        grad[k] = -sc if p < t else g
     return s
 
 
 @njit(**_JIT)
 def _l1_range(pred, target, scale, loss_out, grad):
     n = pred.shape[0]
-    apart = _sums_apart(pred)
-    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
+        p, t = pred[b0:b1], target[b0:b1]
         if loss_out is None:
-            _l1_block(p, t, scale, None, grad[b0:b1], lb)
+            _l1_block(p, t, scale, None, grad[b0:b1])
         else:
-            _l1_block(p, t, scale, loss_out[b0:b1], grad[b0:b1], lb)
-        total += _l1_block(p, t, scale, None, None, lb) if apart else _sum(lb)
+            _l1_block(p, t, scale, loss_out[b0:b1], grad[b0:b1])
+        total += _l1_block(p, t, scale, None, None)
     return total
 
 
@@ -848,47 +848,46 @@ def l1(pred, target, scale, loss_out, grad):
 
 
 @njit(**_JIT)
-def _huber_block(pred, target, delta, scale, loss_out, grad, lb):
-    """As _mse_block."""
+def _huber_block(pred, target, delta, scale, loss_out, grad):
+    """As _mse_block. delta's comparisons are exact in float32 too: |d| < delta <=>
+    |d| < _ceil_to(delta), d > delta <=> d > -_ceil_to(-delta) (no float32 between)."""
     _wide_vectors_f32(pred)  # float32: 512-bit vectors (see _wide_vectors_f32)
-    apart = _sums_apart(pred)
+    ty = pred.dtype.type
+    dl, half, sc = ty(delta), ty(0.5), ty(scale)
+    up, down = _ceil_to(ty, delta), -_ceil_to(ty, -delta)  # the kink, rounded up / down
     s = 0.0
     for k in range(pred.shape[0]):
-        d = np.float64(pred[k]) - np.float64(target[k])
+        d = pred[k] - target[k]
         a = abs(d)
-        if a < delta:
-            loss = 0.5 * d * d
+        if a < up:
+            loss = half * d * d
         else:
-            loss = delta * (a - 0.5 * delta)  # NaN lands here and stays NaN
+            loss = dl * (a - half * dl)  # NaN lands here and stays NaN
         if grad is None:
-            s = _acc(s, loss)
+            s = _acc(s, np.float64(loss))
             continue
-        if not apart:
-            lb[k] = loss
         if loss_out is not None:
             loss_out[k] = loss
         # d if |d| <= delta else delta sign(d), as a clamp: two compares and selects
         # (NaN fails both and stays NaN).
-        g = delta if d > delta else d
-        g = -delta if g < -delta else g
-        grad[k] = g * scale
+        g = dl if d > down else d
+        g = -dl if g < -down else g
+        grad[k] = g * sc
     return s
 
 
 @njit(**_JIT)
 def _huber_range(pred, target, delta, scale, loss_out, grad):
     n = pred.shape[0]
-    apart = _sums_apart(pred)
-    buf = np.empty(0 if apart else min(BLOCK, n))
     total = 0.0
     for b0 in range(0, n, BLOCK):
         b1 = min(n, b0 + BLOCK)
-        p, t, lb = pred[b0:b1], target[b0:b1], buf[:b1 - b0]
+        p, t = pred[b0:b1], target[b0:b1]
         if loss_out is None:
-            _huber_block(p, t, delta, scale, None, grad[b0:b1], lb)
+            _huber_block(p, t, delta, scale, None, grad[b0:b1])
         else:
-            _huber_block(p, t, delta, scale, loss_out[b0:b1], grad[b0:b1], lb)
-        total += _huber_block(p, t, delta, scale, None, None, lb) if apart else _sum(lb)
+            _huber_block(p, t, delta, scale, loss_out[b0:b1], grad[b0:b1])
+        total += _huber_block(p, t, delta, scale, None, None)
     return total
 
 
