@@ -162,7 +162,10 @@ _REDUCTION_DOC = """
 
 
 def _reduced(total, scale, reduction, loss_out, grad, loss_shape, grad_shape, grad_out):
-    grad = grad_out if grad_out is not None else grad.reshape(grad_shape)
+    if grad_out is not None:
+        grad = grad_out
+    elif grad.shape != grad_shape:  # a reshape makes a new view even of the same shape
+        grad = grad.reshape(grad_shape)
     if reduction == "none":
         return loss_out.reshape(loss_shape), grad
     return float(total * scale), grad
@@ -316,8 +319,8 @@ def cross_entropy_loss(logits, target, *, weight=None, ignore_index=-100, label_
     t = _validate.as_array("target", target)
     n, c = z.shape
     if t.dtype.kind in "iu":
-        dtype = _validate.promote([("logits", z), ("weight", _validate.as_array("weight", weight))]
-                                  if weight is not None else [("logits", z)])
+        dtype = (_validate.promote([("logits", z), ("weight", _validate.as_array("weight", weight))])
+                 if weight is not None else _validate.float_dtype_of("logits", z))
         y, kept = _validate.class_labels("target", t, n, c, ignore_index=ignore_index)
         w = _validate.class_weight(weight, c, dtype)
         denom = float(np.sum(w[y[y != ignore_index]], dtype=np.float64)) if w.shape[0] else float(kept)
