@@ -1,5 +1,6 @@
 """Extreme values stay finite and exact, NaN propagates, dtypes promote - every loss, every tier."""
 import numpy as np
+import fastloss
 import pytest
 
 from fastloss._cases import as_dtype, make_case
@@ -54,3 +55,24 @@ def test_float16_computes_in_float32(loss, backend):
     case = make_case(loss, rng=6, dtype=np.float16, n=8, d=5, c=3)
     value, grad = call(case, backend)
     assert grad.dtype == np.float32 and np.isfinite(value)
+
+
+@pytest.mark.parametrize("margin", [1.0, 0.1], ids=["margin-float32", "margin-inexact"])
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_float32_hinge_near_the_margin_matches_loop_tier(loss, margin, backend):
+    # The compiled tiers take float32 shortcuts on float32 input (t p < margin against
+    # margin rounded up; the squared hinge's gradient from margin - t p in float32 when the
+    # margin is a float32). Near the margin, where margin - t p cancels, every element must
+    # still be the loop tier's float64 value rounded once (a few float32 ulps at most): a
+    # margin rounded to float32 (0.1 -> 0.100000001) would be off by far more there.
+    rng = np.random.default_rng(12)
+    n = 4096
+    t = rng.choice([-1.0, 1.0], n).astype(np.float32)
+    tp = margin * (1 + rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-7, -1, n))
+    p = (t * tp).astype(np.float32)
+    fn = getattr(fastloss, f"{loss}_loss")
+    got_l, got_g = fn(p, t, margin=margin, reduction="none", backend=backend)
+    ref_l, ref_g = fn(p, t, margin=margin, reduction="none", backend="loop")
+    for got, ref in ((got_l, ref_l), (got_g, ref_g)):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, ref, rtol=4 * 2.0 ** -24, atol=0)
