@@ -43,7 +43,10 @@ minus their count at the label; softmax: p_ic - [c == y_i]), and the gradient ``
   core may be busy). Every chunk owns a private (C, Dp) gradient slab and loss slot, so there
   are no races and the result does not depend on the number of threads or on scheduling (bit
   for bit): after the parallel region the slabs are summed in chunk order in float64, scaled and
-  written transposed into dW (in parallel over blocks of D). 16 chunks balance 2 to 16 threads;
+  written transposed into dW. That sum, and the transposition of W before the chunks, run in
+  parallel over blocks of D whenever there are two chunks or more (serially ~26 us and ~10 us
+  at D=3073 C=10, ~9% of N=500 float32; two more barriers per call, each slow when the other
+  core is busy; the numba tier does the same). 16 chunks balance 2 to 16 threads;
   ``SLAB_BUDGET`` caps slab memory, so huge C x D fall back to fewer chunks.
 * No BLAS call anywhere (BLAS inside an OpenMP region oversubscribes), no -ffast-math: a NaN in
   X or W reaches the loss. Without OpenMP the same prange loops compile to serial loops.
@@ -64,12 +67,12 @@ The loss sum is accumulated in float64 for both dtypes, the gradient slabs in th
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, log
+
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from _numerics cimport SUM_LANES, fl_lane_add, lane_fold
+from _numerics cimport SUM_LANES, fl_lane_add, fl_log, lane_fold, vexp
 
 cdef extern from *:
     """
@@ -198,7 +201,6 @@ cdef enum:
                           # ~10 us: N=500 D=3073 svm f32 in 2 chunks 345 us, in 4 372 us)
     TWO_CHUNK_ROWS = 128  # from here on two chunks (one per core of a 2-core machine)
     REDUCE_BLOCK = 256    # D-entries per block when summing the slabs into dW
-    PARALLEL_REDUCE_MIN = 4194304  # slab elements above which the slab sum runs in parallel
     ALIAS_GAP = 192       # bytes: least distance of a slab row's size from a multiple of 4 KiB
     MODE_SVM = 0
     MODE_SOFTMAX = 1
@@ -697,24 +699,42 @@ cdef inline double _svm_row(const double* s, floating* coef, Py_ssize_t yi, Py_s
     return loss
 
 
-cdef inline double _softmax_row(double* s, floating* coef, Py_ssize_t yi,
-                                Py_ssize_t C) noexcept nogil:
-    """Overwrites the row's scores s with exp(s - max): one exp per class (libm's exp is
-    most of the row's cost at small D; the former exp(s - max - lse) took 2C + 1 calls)."""
-    cdef double m = s[0], sum_exp = 0, inv, sy
-    cdef Py_ssize_t c
-    for c in range(1, C):
-        if s[c] > m:
-            m = s[c]
-    sy = s[yi] - m
-    for c in range(C):  # max shift: the largest term is exp(0) = 1, nothing overflows
-        s[c] = exp(s[c] - m)
-        sum_exp += s[c]
-    inv = 1.0 / sum_exp
-    for c in range(C):
-        coef[c * BLOCK_ROWS] = <floating>(s[c] * inv)
-    coef[yi * BLOCK_ROWS] = <floating>(s[yi] * inv - 1.0)
-    return log(sum_exp) - sy
+cdef double _softmax_rows(double* s, floating* coef, const Py_ssize_t* y, Py_ssize_t nr,
+                         Py_ssize_t C) noexcept nogil:
+    """Softmax of the block's nr rows of scores s (nr, C): overwrites s with exp(s - max),
+    fills coef[c * BLOCK_ROWS + r] = p_rc - [c == y_r] and returns sum_r -log p_{r,y_r}.
+
+    The exps of all rows in one flat loop (``_numerics.vexp``, vectorized) and the logs of
+    the row sums (>= 1: the max term is exp(0)) in another (``fl_log``): with a libm exp per
+    class and a log per row, C = 10 rows cost ~50 ns each, about 4% of N=500 D=3073 float32.
+    Max shift as the loop tier: a NaN anywhere in a row makes its sum NaN (NaN - m, or
+    m itself NaN), a +inf score gives inf - inf = NaN."""
+    cdef double m, sy[BLOCK_ROWS], tot[BLOCK_ROWS], lg[BLOCK_ROWS], inv, loss = 0
+    cdef Py_ssize_t r, c, k, yi
+    for r in range(nr):
+        m = s[r * C]
+        for c in range(1, C):
+            if s[r * C + c] > m:
+                m = s[r * C + c]
+        sy[r] = s[r * C + y[r]] - m
+        for c in range(C):
+            s[r * C + c] = s[r * C + c] - m
+    for k in range(nr * C):  # every argument <= 0 (or NaN): nothing overflows
+        s[k] = vexp(s[k])
+    for r in range(nr):
+        tot[r] = 0
+        for c in range(C):
+            tot[r] += s[r * C + c]
+    for r in range(nr):
+        lg[r] = fl_log(tot[r])
+    for r in range(nr):
+        inv = 1.0 / tot[r]
+        yi = y[r]
+        for c in range(C):
+            coef[c * BLOCK_ROWS + r] = <floating>(s[r * C + c] * inv)
+        coef[yi * BLOCK_ROWS + r] = <floating>(s[r * C + yi] * inv - 1.0)
+        loss += lg[r] - sy[r]
+    return loss
 
 
 # ---------------------------------------------------------------------------------------------
@@ -769,15 +789,14 @@ cdef double _chunk(int mode, const floating* X, Py_ssize_t N, const Py_ssize_t* 
             if c < C:
                 _dot4x1(xb[0], xb[1], xb[2], xb[3], Wt + c * Dp, D, s + sb * ROWS * C + c, C)
         # Loss and coefficients coef[c * BLOCK_ROWS + r]; padding rows get coefficient 0.
-        for r in range(nsb * ROWS):
-            if r < nr:
-                if mode == MODE_SVM:
-                    loss += _svm_row(s + r * C, coef + r, y[i0 + r], C, delta)
-                else:
-                    loss += _softmax_row(s + r * C, coef + r, y[i0 + r], C)
-            else:
-                for c in range(C):
-                    coef[c * BLOCK_ROWS + r] = 0
+        if mode == MODE_SVM:
+            for r in range(nr):
+                loss += _svm_row(s + r * C, coef + r, y[i0 + r], C, delta)
+        else:
+            loss += _softmax_rows(s, coef, y + i0, nr, C)
+        for r in range(nr, nsb * ROWS):
+            for c in range(C):
+                coef[c * BLOCK_ROWS + r] = 0
         # Gradient pass over the same rows (still in L2), D-tile outermost so that the (C, T)
         # tile of G stays in L1 for all rows of the block: G[c] += sum_r coef[c, r] x_r.
         for ti in range(ntiles):
@@ -804,6 +823,15 @@ cdef void _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t sl
                 acc[j] += g[j]
         for j in range(n):
             dW[(d0 + j) * C + c] = <floating>(scale * acc[j])
+
+
+cdef void _transpose_block(const floating* W, floating* Wt, Py_ssize_t Dp, Py_ssize_t C,
+                           Py_ssize_t d0, Py_ssize_t n) noexcept nogil:
+    """Wt[c, d0 + j] = W[d0 + j, c] for j < n (W read in order)."""
+    cdef Py_ssize_t d, c
+    for d in range(d0, d0 + n):
+        for c in range(C):
+            Wt[c * Dp + d] = W[d * C + c]
 
 
 cdef inline Py_ssize_t _padded_cols(Py_ssize_t D, Py_ssize_t itemsize) noexcept nogil:
@@ -873,9 +901,10 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
     try:
         with nogil:
             # Wt = W^T (W read in order), rows padded with zeros to Dp.
-            for d in range(D):
-                for c in range(C):
-                    Wt[c * Dp + d] = Wp[d * C + c]
+            nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+            for b in prange(nblk, schedule='static', use_threads_if=nchunks > 1):
+                _transpose_block(Wp, Wt, Dp, C, b * REDUCE_BLOCK,
+                                 min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK))
             for c in range(C):
                 for d in range(D, Dp):
                     Wt[c * Dp + d] = 0
@@ -890,11 +919,10 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
                                    <double*>mine, <floating*>(mine + s_bytes),
                                    zero_row, D, Dp, C, delta)
 
-            # Summing the slabs costs ~1 ns per element: a second parallel region (and its
-            # barrier, slow when the other core is busy) only pays for very large C x D.
-            nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
-            for b in prange(nblk, schedule='static',
-                            use_threads_if=nblk > 1 and nchunks * slab_size > PARALLEL_REDUCE_MIN):
+            # The slab sum and its transposed write into dW in parallel over blocks of D
+            # as well, as the transposition of W above (two regions more, each a barrier):
+            # serially they cost ~26 us and ~10 us at D=3073 C=10, ~9% of N=500 float32.
+            for b in prange(nblk, schedule='static', use_threads_if=nchunks > 1):
                 _reduce_block(slabs, nchunks, slab_size, Dp, C, b * REDUCE_BLOCK,
                               min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK), scale, dWp)
 

@@ -57,10 +57,14 @@ Design
 * Optional arrays are specialised at compile time: the chunk function passes ``None``
   for an absent ``loss_out`` (length 0) or an absent BCE weight, and numba prunes the
   ``is None`` branches, so the hot loops test nothing per element.
-* No ``fastmath``. numba's fastmath flags are inherited by the helpers a function calls
-  (compile-order dependent), and 'reassoc' lets LLVM fold the exact range-reduction
-  steps of ``_exp_nonpos`` ((x*log2e + S) - S -> x*log2e; x - k hi - k lo -> x - k ln2):
-  measured 2e-14 relative error instead of 1 ulp. Only the running sums are marked
+* No ``fastmath``, and said explicitly (``fastmath=False`` in ``_JIT``): numba gives a
+  function that leaves the option unset the flags of whatever function is being compiled
+  when it is first compiled, and the linear kernels (``linear.py``), which call
+  ``_exp_nonpos`` and ``_log_ge1`` for the softmax, are fastmath. 'reassoc' lets LLVM fold
+  the exact range-reduction steps of ``_exp_nonpos`` ((x*log2e + S) - S -> x*log2e;
+  x - k hi - k lo -> x - k ln2; measured 2e-14 relative error instead of 1 ulp) and
+  ``_log_ge1``'s NaN guard r + (x - x) into r (a NaN row sum gave a loss of inf instead
+  of NaN). Only the running sums are marked
   reassociable, through the ``_acc`` intrinsic (an ``fadd reassoc``), which is exactly
   what LLVM needs to vectorize a reduction; NaN and inf keep their meaning everywhere.
   ``error_model='numpy'`` removes the zero-division checks that block vectorization.
@@ -107,7 +111,9 @@ BLOCK = 1024
 # 4096 (float32 5.9-6.1 -> 5.6-5.7 ms); 2048-16384 measured within noise of 4096.
 BCE_BLOCK = 4096
 
-_JIT = dict(nogil=True, error_model="numpy")  # helpers; kernels add cache and parallel
+# helpers; kernels add cache and parallel. fastmath=False set, not left to inherit: see
+# "No fastmath" in the module doc.
+_JIT = dict(nogil=True, error_model="numpy", fastmath=False)
 _KERNEL = dict(_JIT, cache=True, parallel=True)
 
 

@@ -61,16 +61,20 @@ Design
   ceil(N / nch)`` rounded up to a whole block), so ``nch`` depends on N (and, for huge
   C*D, on a memory cap of ``SLAB_BUDGET`` bytes of slabs), never on the thread count.
   Each chunk owns a private gradient slab (Cp, Dp) in the input dtype and a float64 loss
-  slot; ``prange`` runs the chunks (handed out one at
-  a time: ``_dynamic_schedule`` in elementwise.py), then the slabs are
-  summed in chunk order in float64, scaled and written transposed into ``dW``, and the
-  loss slots are added in chunk order. That reduction is serial (C*D*nch adds, ~0.2 ms at
-  N=49000, ~0.05 ms at N=500): one parallel region per call instead of two, each region
-  ends in a barrier, which costs a whole scheduler time slice when another process holds
-  a core (measured: medians of 10-20 ms at N=500 on this busy 2-core machine, for both
-  the NumPy/OpenBLAS and this tier). No two iterations write the same memory
-  (``dW[:, j] += ...`` across ``prange`` iterations would race) and the result is
-  bit-identical for any thread count and scheduling.
+  slot; ``prange`` runs the chunks (handed out one at a time: ``_dynamic_schedule`` in
+  elementwise.py), then the slabs are summed in chunk order in float64, scaled and
+  written transposed into ``dW``, and the loss slots are added in chunk order. The
+  transposition of W before the chunks (``_prepare``) and that reduction after them
+  (``_finish``) run in parallel over blocks of D when there are two chunks or more:
+  serially they took ~10 us and ~26 us at D=3073 C=10 float32, ~9% of an N=500 call
+  (measured in one process, shuffled rounds, N=500 float32 two threads, with the block
+  softmax of ``_softmax_rows``: svm -8 to -11 us, softmax -14 to -16 us per call). The
+  price: three parallel regions per call instead of one, each ending in a barrier, which
+  costs a scheduler time slice when another process holds a core (medians of 10-20 ms at
+  N=500 were measured on a busy 2-core machine, for both NumPy/OpenBLAS and this tier);
+  the Cython tier does the same. No two iterations write the same memory (``dW[:, j] +=
+  ...`` across ``prange`` iterations would race) and the result is bit-identical for any
+  thread count and scheduling.
   MIN_CHUNK_ROWS = 256 (as the Cython tier): zeroing, summing and the share of the
   transposed write of one slab (250 KB at D=3073 C=10) cost ~10 us on the Intel machine,
   about ten rows' work: at N=500 (svm, two threads) 8 chunks of 64 rows took 917 us
@@ -114,7 +118,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .elementwise import _acc, _dynamic_schedule, _set_chunksize, _wide_vectors
+from .elementwise import (_acc, _dynamic_schedule, _exp_nonpos, _log_ge1, _set_chunksize,
+                          _wide_vectors)
 
 # Rows whose scores, coefficients and gradient are computed together (a multiple of 4).
 ROWS_PER_BLOCK = 16
@@ -359,12 +364,21 @@ def _svm_rows(S, y, b0, nb, C, delta, G):
     return loss
 
 
-@njit(**_JIT)
+@njit(nogil=True, cache=True, error_model="numpy", fastmath=False)  # see below
 def _softmax_rows(S, y, b0, nb, C, G, e):
-    """Softmax of rows b0..b0+nb: fills G[:nb, :C] = p - onehot(y), returns sum -log p_y."""
+    """Softmax of rows b0..b0+nb: fills G[:nb, :C] = p - onehot(y), returns sum -log p_y.
+    e: float64 scratch of ROWS_PER_BLOCK * C elements.
+
+    The exps of the block's rows in one flat loop (``_exp_nonpos``, vectorized) and the
+    logs of the row sums (>= 1: the max term is exp(0)) in another (``_log_ge1``): with
+    math.exp per class and math.log per row, C = 10 rows cost ~50 ns each, ~4% of N=500
+    D=3073 float32. Compiled without fastmath, and saying so (an unset option inherits the
+    caller's): 'reassoc' would let LLVM fold the exact range reduction of ``_exp_nonpos``
+    and the NaN guard of ``_log_ge1`` (see "No fastmath" in the elementwise module doc)."""
+    sy = np.empty(ROWS_PER_BLOCK)
+    tot = np.empty(ROWS_PER_BLOCK)
     loss = 0.0
     for r in range(nb):
-        yi = y[b0 + r]
         m = np.float64(S[r, 0])
         for j in range(1, C):
             s = np.float64(S[r, j])
@@ -372,15 +386,26 @@ def _softmax_rows(S, y, b0, nb, C, G, e):
                 m = s
         # max shift: exp never overflows, the largest term is exp(0) = 1 (a NaN score
         # makes the sum, hence loss and gradient of the row, NaN).
+        sy[r] = np.float64(S[r, y[b0 + r]]) - m
+        for j in range(C):
+            e[r * C + j] = np.float64(S[r, j]) - m
+    flat = e[:nb * C]
+    for k in range(nb * C):
+        flat[k] = _exp_nonpos(flat[k])
+    for r in range(nb):
         total = 0.0
         for j in range(C):
-            e[j] = math.exp(np.float64(S[r, j]) - m)
-            total += e[j]
-        loss += math.log(total) - (np.float64(S[r, yi]) - m)
-        inv = 1.0 / total
+            total += e[r * C + j]
+        tot[r] = total
+    for r in range(nb):
+        sy[r] = _log_ge1(tot[r]) - sy[r]
+    for r in range(nb):
+        yi = y[b0 + r]
+        inv = 1.0 / tot[r]
         for j in range(C):
-            G[r, j] = e[j] * inv
-        G[r, yi] = e[yi] * inv - 1.0
+            G[r, j] = e[r * C + j] * inv
+        G[r, yi] = e[r * C + yi] * inv - 1.0
+        loss += sy[r]
     return loss
 
 
@@ -427,16 +452,12 @@ def _chunk_rows(N, Cp, Dp, itemsize):
 
 
 @njit(**_JIT)
-def _transposed(W, Cp, Dp):
-    """Wt (Cp, Dp), aligned: Wt[c, d] = W[d, c]; an extra class row (odd C) is zero."""
+def _transpose_block(W, Wt, b):
+    """Wt[c, d] = W[d, c] for the d of block b (REDUCE_BLOCK columns); W read in order."""
     D, C = W.shape
-    Wt = _aligned_empty(Cp, Dp, W)
-    for d in range(D):
+    for d in range(b * REDUCE_BLOCK, min(D, (b + 1) * REDUCE_BLOCK)):
         for c in range(C):
             Wt[c, d] = W[d, c]
-    for c in range(C, Cp):
-        Wt[c, :] = 0
-    return Wt
 
 
 @njit(**_JIT)
@@ -466,7 +487,7 @@ def _softmax_chunk(Wt, X, y, C, start, stop, slab):
     S = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
     G = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
     G[:, :] = 0
-    e = _aligned_empty(1, C, np.empty(0))[0]  # aligned: see _svm_chunk
+    e = _aligned_empty(1, ROWS_PER_BLOCK * C, np.empty(0))[0]  # aligned: see _svm_chunk
     slab[:, :] = 0
     loss = 0.0
     for b0 in range(start, stop, ROWS_PER_BLOCK):
@@ -479,28 +500,75 @@ def _softmax_chunk(Wt, X, y, C, start, stop, slab):
 
 
 @njit(**_JIT)
-def _reduce_slabs(slabs, nch, C, scale, dW):
-    """dW = scale * sum_k slabs[k, :C, :D].T, summed in chunk order in float64.
+def _reduce_block(slabs, nch, C, scale, dW, b):
+    """dW[d, :] = scale * sum_k slabs[k, :C, d] for the d of block b (REDUCE_BLOCK
+    columns), summed in chunk order in float64.
 
-    One block of REDUCE_BLOCK columns at a time: the (C, REDUCE_BLOCK) float64 sums stay
-    in L1 for the transposed write into dW instead of a (C, D) accumulator (250 KB at
-    D=3073). Measured on the Intel machine, D=3073 C=10: 20 us for one slab, 31 us for four
-    (was 20-23 and 36); ~13 us of it is the transposed write, scalar stores LLVM does not
-    vectorize (every loop order measured 11-14 us)."""
+    The (C, REDUCE_BLOCK) float64 sums stay in L1 for the transposed write into dW. Measured
+    on the Intel machine, D=3073 C=10, all blocks on one thread: 20 us for one slab, 31 us
+    for four; ~13 us of it is the transposed write, scalar stores LLVM does not vectorize
+    (every loop order measured 11-14 us; NumPy's own transposing copy takes 12 us)."""
     D = dW.shape[0]
+    d0 = b * REDUCE_BLOCK
+    n = min(REDUCE_BLOCK, D - d0)
     acc = np.empty((C, REDUCE_BLOCK))
-    for d0 in range(0, D, REDUCE_BLOCK):
-        n = min(REDUCE_BLOCK, D - d0)
+    for c in range(C):
+        dst = acc[c, 0:n]
+        dst[:] = 0.0
+        for k in range(nch):
+            src = slabs[k, c, d0:d0 + n]
+            for j in range(n):
+                dst[j] += np.float64(src[j])
+    for j in range(n):
         for c in range(C):
-            dst = acc[c, 0:n]
-            dst[:] = 0.0
-            for k in range(nch):
-                src = slabs[k, c, d0:d0 + n]
-                for j in range(n):
-                    dst[j] += np.float64(src[j])
-        for j in range(n):
-            for c in range(C):
-                dW[d0 + j, c] = acc[c, j] * scale
+            dW[d0 + j, c] = acc[c, j] * scale
+
+
+@njit(**_KERNEL)
+def _prepare(W, X):
+    """Wt = W transposed (Cp, Dp), the rows per chunk, the chunk count and the chunks'
+    uninitialised gradient slabs (nch, Cp, Dp). The transposition runs in parallel over
+    blocks of D when there are two chunks or more (as ``_finish``'s reduction): serially
+    it takes ~10 us at D=3073 C=10, ~2.5% of N=500 float32."""
+    N, D = X.shape
+    C = W.shape[1]
+    Cp = C + (C & 1)
+    Dp = _padded_cols(D, X.itemsize)
+    Wt = _aligned_empty(Cp, Dp, W)
+    rows = _chunk_rows(N, Cp, Dp, X.itemsize)
+    nch = (N + rows - 1) // rows
+    nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+    if nch == 1:
+        for b in range(nblk):
+            _transpose_block(W, Wt, b)
+    else:
+        old = _dynamic_schedule()
+        for b in prange(nblk):
+            _transpose_block(W, Wt, b)
+        _set_chunksize(old)
+    for c in range(C, Cp):  # the zero class row of an odd C
+        for d in range(Dp):
+            Wt[c, d] = 0
+    slabs = _aligned_empty(nch * Cp, Dp, X).reshape((nch, Cp, Dp))
+    return Wt, rows, nch, slabs
+
+
+@njit(**_KERNEL)
+def _finish(slabs, nch, C, scale, dW, partial):
+    """dW = scale * sum of the slabs (transposed), in parallel over blocks of D when there
+    are two chunks or more (serially ~26 us at D=3073 C=10 float32, ~7% of N=500; each
+    parallel region ends in a barrier, the price when the other core is busy); returns the
+    chunks' losses added in chunk order."""
+    nblk = (dW.shape[0] + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+    if nch == 1:
+        for b in range(nblk):
+            _reduce_block(slabs, nch, C, scale, dW, b)
+    else:
+        old = _dynamic_schedule()
+        for b in prange(nblk):
+            _reduce_block(slabs, nch, C, scale, dW, b)
+        _set_chunksize(old)
+    return _ordered_sum(partial)
 
 
 @njit(**_JIT)
@@ -513,46 +581,36 @@ def _ordered_sum(partial):
 
 @njit(**_KERNEL)
 def _svm_kernel(W, X, y, delta, scale, dW):
-    N, D = X.shape
+    N = X.shape[0]
     C = W.shape[1]
-    Cp = C + (C & 1)
-    Dp = _padded_cols(D, X.itemsize)
-    Wt = _transposed(W, Cp, Dp)
-    rows = _chunk_rows(N, Cp, Dp, X.itemsize)
-    nch = (N + rows - 1) // rows
-    slabs = _aligned_empty(nch * Cp, Dp, X).reshape((nch, Cp, Dp))
+    Wt, rows, nch, slabs = _prepare(W, X)
     partial = np.empty(nch)
     if nch == 1:
         partial[0] = _svm_chunk(Wt, X, y, C, delta, 0, N, slabs[0])
     else:
         old = _dynamic_schedule()
         for k in prange(nch):
-            partial[k] = _svm_chunk(Wt, X, y, C, delta, k * rows, min(N, (k + 1) * rows), slabs[k])
+            partial[k] = _svm_chunk(Wt, X, y, C, delta, k * rows, min(N, (k + 1) * rows),
+                                    slabs[k])
         _set_chunksize(old)
-    _reduce_slabs(slabs, nch, C, scale, dW)
-    return _ordered_sum(partial)
+    return _finish(slabs, nch, C, scale, dW, partial)
 
 
 @njit(**_KERNEL)
 def _softmax_kernel(W, X, y, scale, dW):
-    N, D = X.shape
+    N = X.shape[0]
     C = W.shape[1]
-    Cp = C + (C & 1)
-    Dp = _padded_cols(D, X.itemsize)
-    Wt = _transposed(W, Cp, Dp)
-    rows = _chunk_rows(N, Cp, Dp, X.itemsize)
-    nch = (N + rows - 1) // rows
-    slabs = _aligned_empty(nch * Cp, Dp, X).reshape((nch, Cp, Dp))
+    Wt, rows, nch, slabs = _prepare(W, X)
     partial = np.empty(nch)
     if nch == 1:
         partial[0] = _softmax_chunk(Wt, X, y, C, 0, N, slabs[0])
     else:
         old = _dynamic_schedule()
         for k in prange(nch):
-            partial[k] = _softmax_chunk(Wt, X, y, C, k * rows, min(N, (k + 1) * rows), slabs[k])
+            partial[k] = _softmax_chunk(Wt, X, y, C, k * rows, min(N, (k + 1) * rows),
+                                        slabs[k])
         _set_chunksize(old)
-    _reduce_slabs(slabs, nch, C, scale, dW)
-    return _ordered_sum(partial)
+    return _finish(slabs, nch, C, scale, dW, partial)
 
 
 # ---------------------------------------------------------------------------
