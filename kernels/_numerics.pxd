@@ -184,6 +184,32 @@ cdef extern from *:
         for (Py_ssize_t k = 0; j + k < n; k++) acc[k] += a[j + k];
     }
 
+    /* fl_lane_add for float entries, each widened exactly to double as it is added (the
+       cross-entropy row sums of float32 rows). */
+    static inline void fl_lane_add_f(double* acc, const float* a, Py_ssize_t n) {
+        Py_ssize_t j = 0;
+    #if defined(__GNUC__)
+        typedef double fl_v8d __attribute__((vector_size(64)));
+        typedef float fl_v8f __attribute__((vector_size(32)));
+        fl_v8d s0, s1, s2, s3;
+        fl_v8f v0, v1, v2, v3;
+        memcpy(&s0, acc, 64); memcpy(&s1, acc + 8, 64);
+        memcpy(&s2, acc + 16, 64); memcpy(&s3, acc + 24, 64);
+        for (; j + 32 <= n; j += 32) {
+            memcpy(&v0, a + j, 32); memcpy(&v1, a + j + 8, 32);
+            memcpy(&v2, a + j + 16, 32); memcpy(&v3, a + j + 24, 32);
+            s0 += __builtin_convertvector(v0, fl_v8d); s1 += __builtin_convertvector(v1, fl_v8d);
+            s2 += __builtin_convertvector(v2, fl_v8d); s3 += __builtin_convertvector(v3, fl_v8d);
+        }
+        memcpy(acc, &s0, 64); memcpy(acc + 8, &s1, 64);
+        memcpy(acc + 16, &s2, 64); memcpy(acc + 24, &s3, 64);
+    #else
+        for (; j + 32 <= n; j += 32)
+            for (int k = 0; k < 32; k++) acc[k] += a[j + k];
+    #endif
+        for (Py_ssize_t k = 0; j + k < n; k++) acc[k] += a[j + k];
+    }
+
     /* x, rounded to double and opaque to the optimizer: products passed through it are never
        fused into an FMA with a later add, so a few scalar formulas can repeat the loop tier's
        rounding step for step (an empty asm statement on gcc/clang, else a volatile round trip;
@@ -249,6 +275,7 @@ cdef extern from *:
     double fl_max_d(const double* a, Py_ssize_t n) noexcept nogil
     float fl_max_f(const float* a, Py_ssize_t n) noexcept nogil
     void fl_lane_add(double* acc, const double* a, Py_ssize_t n) noexcept nogil
+    void fl_lane_add_f(double* acc, const float* a, Py_ssize_t n) noexcept nogil
 
 
 cdef enum:
@@ -304,6 +331,21 @@ cdef inline double lane_fold(const double* acc) noexcept nogil:
         for k in range(m):
             t[k] = t[k] + t[k + m]
     return t[0]
+
+
+cdef inline double lane_sum_long(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum(a[:n]) in float64 through SUM_LANES partial sums in four independent chains
+    (``fl_lane_add`` / ``fl_lane_add_f``) folded in a fixed order: for long rows, where the
+    one chain of LANES sums of ``lane_sum_f`` waits on the add latency."""
+    cdef double acc[SUM_LANES]
+    cdef Py_ssize_t k
+    for k in range(SUM_LANES):
+        acc[k] = 0.0
+    if floating is float:
+        fl_lane_add_f(acc, a, n)
+    else:
+        fl_lane_add(acc, a, n)
+    return lane_fold(acc)
 
 
 cdef inline double lane_sum_f(const floating* a, Py_ssize_t n) noexcept nogil:

@@ -9,10 +9,12 @@ from conftest import (DTYPES, LOSS_VARIANT_IDS, LOSS_VARIANTS, assert_agree, cal
                       reductions)
 
 # (N, D, C): single sample, two classes, odd sizes, sizes that leave remainders after
-# the compiled kernels' row blocks and chunks, more classes than features. D is unused
-# by the losses on predictions (their inputs are (N, C)).
+# the compiled kernels' row blocks and chunks, more classes than features, rows long
+# enough for the score kernels' one-row-at-a-time path (C >= 48 numba, >= 64 cython) with a
+# remainder after their 32-lane sums. D is unused by the losses on predictions (their
+# inputs are (N, C)).
 SHAPES = [(1, 1, 2), (1, 7, 2), (2, 3, 3), (3, 5, 1), (5, 1, 7), (13, 17, 5),
-          (50, 31, 10), (97, 3, 12), (1003, 37, 3)]
+          (50, 31, 10), (97, 3, 12), (1003, 37, 3), (37, 5, 130)]
 LARGE = (4099, 11, 10)
 DTYPE_IDS = [np.dtype(d).name for d in DTYPES]
 
