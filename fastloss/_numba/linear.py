@@ -113,8 +113,6 @@ L2); FMA peak for each pass ~59 ms. Software prefetching of the next block durin
 gradient pass (``llvm.prefetch``) and 2-row x 8-class score tiles were tried and
 measured no faster. Timings against the NumPy tier: see the commit message.
 """
-import math
-
 import numpy as np
 from numba import njit, prange
 
