@@ -187,7 +187,6 @@ cdef double _ce_rows(const floating* z, const Py_ssize_t* y, const floating* t,
     cdef const floating* zr
     cdef floating* gr
     cdef floating* er
-    cdef floating mf
     cdef double total = 0.0, m, ssum, log_s, wy, loss, coef, c2, wt_sum, dot, a1, p1, g1
     cdef double* srow = mrow + R
     cdef double* lrow = mrow + 2 * R
