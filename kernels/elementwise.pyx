@@ -152,6 +152,7 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
     (counted in the loop that reads them: no pass of its own), 0 for the others."""
     cdef Py_ssize_t k
     cdef double gap
+    cdef bint f32_grad
     # Work in the input's precision where that is exact, so float32 loops stay 16 lanes
     # wide (each widening or narrowing of a float32 vector costs two conversions; with them
     # the float32 hinge loop was compute-bound, ~0.3 ns per element on one core):
@@ -192,27 +193,23 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
             gk = -tk * sc if tp < am else zero
             g[k] = tp if tp != tp else gk  # NaN: NaN
     elif kind == SQUARED_HINGE:
-        if floating is float and <double>dl == a:
-            # margin a float32 (the default 1.0): the gradient in float32 from
-            # gk = dl - tp, one rounding of the exact gap (float32 subtraction is 0 only
-            # for equal operands, so gk <= 0 decides as gap <= 0 does; NaN stays NaN).
-            for k in range(n):
-                tk = t[k]
-                off += (tk != 1) & (tk != -1)
-                tp = tk * p[k]
-                gap = a - <double>tp
-                gap = 0.0 if gap <= 0 else gap  # NaN stays NaN
-                lb[k] = gap * gap
+        # margin a float32 (the default 1.0): the float32 gradient from gk = dl - tp, one
+        # rounding of the exact gap (float32 subtraction is 0 only for equal operands, so
+        # gk <= 0 decides as gap <= 0 does; NaN stays NaN). The test is loop-invariant:
+        # gcc (-O3 unswitches loops) compiles one vector loop per outcome.
+        f32_grad = floating is float and <double>dl == a
+        for k in range(n):
+            tk = t[k]
+            off += (tk != 1) & (tk != -1)
+            tp = tk * p[k]
+            gap = a - <double>tp
+            gap = 0.0 if gap <= 0 else gap  # NaN stays NaN
+            lb[k] = gap * gap
+            if f32_grad:
                 gk = dl - tp
                 gk = zero if gk <= zero else gk
                 g[k] = -tk * (gk * sc2)
-        else:
-            for k in range(n):
-                tk = t[k]
-                off += (tk != 1) & (tk != -1)
-                gap = a - <double>(tk * p[k])
-                gap = 0.0 if gap <= 0 else gap  # NaN stays NaN
-                lb[k] = gap * gap
+            else:
                 # -2 t gap scale rounded once: its magnitude rounded, then the sign of -t.
                 g[k] = -tk * <floating>(2.0 * gap * scale)
     elif kind == MSE:
