@@ -363,9 +363,10 @@ def _svm_rows(S, y, b0, nb, C, delta, G):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=False)  # see below
-def _softmax_rows(S, y, b0, nb, C, G, e):
+def _softmax_rows(S, y, b0, nb, C, G, e, rs):
     """Softmax of rows b0..b0+nb: fills G[:nb, :C] = p - onehot(y), returns sum -log p_y.
-    e: float64 scratch of ROWS_PER_BLOCK * C elements.
+    e, rs: float64 scratch of ROWS_PER_BLOCK * C and (2, ROWS_PER_BLOCK) elements (the
+    chunk's, so that no block allocates).
 
     The exps of the block's rows in one flat loop (``_exp_nonpos``, vectorized) and the
     logs of the row sums (>= 1: the max term is exp(0)) in another (``_log_ge1``): with
@@ -373,8 +374,7 @@ def _softmax_rows(S, y, b0, nb, C, G, e):
     D=3073 float32. Compiled without fastmath, and saying so (an unset option inherits the
     caller's): 'reassoc' would let LLVM fold the exact range reduction of ``_exp_nonpos``
     and the NaN guard of ``_log_ge1`` (see "No fastmath" in the elementwise module doc)."""
-    sy = np.empty(ROWS_PER_BLOCK)
-    tot = np.empty(ROWS_PER_BLOCK)
+    sy, tot = rs[0], rs[1]
     loss = 0.0
     for r in range(nb):
         m = np.float64(S[r, 0])
@@ -486,12 +486,13 @@ def _softmax_chunk(Wt, X, y, C, start, stop, slab):
     G = _aligned_empty(ROWS_PER_BLOCK, Cp, X)
     G[:, :] = 0
     e = _aligned_empty(1, ROWS_PER_BLOCK * C, np.empty(0))[0]  # aligned: see _svm_chunk
+    rs = np.empty((2, ROWS_PER_BLOCK))
     slab[:, :] = 0
     loss = 0.0
     for b0 in range(start, stop, ROWS_PER_BLOCK):
         nb = min(ROWS_PER_BLOCK, stop - b0)
         _block_scores(X, b0, stop, Wt, S)
-        loss += _softmax_rows(S, y, b0, nb, C, G, e)
+        loss += _softmax_rows(S, y, b0, nb, C, G, e, rs)
         G[nb:, :] = 0
         _block_grad(X, b0, stop, G, slab)
     return loss
