@@ -67,7 +67,6 @@ The loss sum is accumulated in float64 for both dtypes, the gradient slabs in th
 """
 from cython cimport floating
 from cython.parallel cimport prange
-
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
