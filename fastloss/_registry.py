@@ -17,7 +17,9 @@ array with the gradient already multiplied by ``scale`` (1/N for a mean), and
 returns the *unscaled* loss sum as a Python float accumulated in float64. The API
 layer (``fastloss._api``) applies the scale to the loss and adds regularisation: through
 the tier's ``l2_penalty(W, reg, dW)`` where the tier has one (the compiled tiers: one pass
-over W instead of NumPy's two temporaries), else with NumPy.
+over W instead of NumPy's two temporaries), else with NumPy; the compiled tiers' linear
+kernels also come as ``svm_l2`` / ``softmax_l2``, which add it inside the kernel
+(``fused_l2``).
 One exception: the kernels of the losses on targets in {-1, +1} (hinge, squared hinge)
 return ``(sum, off)``, ``off`` the number of targets that are neither; they count them
 in their pass over the data and the API raises when ``off`` is not 0.
@@ -181,6 +183,15 @@ def kernel(loss_name, backend=None, variant="", dtype=None):
     """The kernel of ``loss_name`` (optionally a named variant, e.g. ``_probs``) in ``backend``
     (None = default backend); with ``dtype``, specialised for it where the tier can."""
     return _for_dtype(getattr(_module(backend), loss_name + variant), dtype)
+
+
+def fused_l2(loss_name, backend=None, dtype=None):
+    """The tier's ``<loss>_l2`` kernel of a linear loss, or None: the compiled tiers add
+    the L2 term inside the kernel's last pass over dW, ``(W, X, y, *options, scale, reg,
+    dW) -> (loss sum, sum(W**2))`` with ``2 reg W`` added to dW; the loop and numpy tiers
+    have none (``fastloss._api`` adds the term after the kernel)."""
+    fn = getattr(_module(backend), loss_name + "_l2", None)
+    return None if fn is None else _for_dtype(fn, dtype)
 
 
 def l2_penalty(backend=None, dtype=None):

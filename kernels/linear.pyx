@@ -806,10 +806,12 @@ cdef double _chunk(int mode, const floating* X, Py_ssize_t N, const Py_ssize_t* 
     return loss
 
 
-cdef void _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t slab_size,
-                        Py_ssize_t Dp, Py_ssize_t C, Py_ssize_t d0, Py_ssize_t n, double scale,
-                        floating* dW) noexcept nogil:
-    """dW[d0 + j, c] = scale * sum_k slab_k[c, d0 + j] for j < n, summed in chunk order in float64."""
+cdef double _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t slab_size,
+                          Py_ssize_t Dp, Py_ssize_t C, Py_ssize_t d0, Py_ssize_t n, double scale,
+                          floating* dW, const floating* W, double r2) noexcept nogil:
+    """dW[d0 + j, c] = scale * sum_k slab_k[c, d0 + j] (+ r2 W[d0 + j, c] when r2 != 0) for
+    j < n, summed in chunk order in float64 and rounded once; returns sum W[d0:d0+n, :]**2
+    (float64, fixed order) when r2 != 0, else 0 (the L2 term fused in: see svm_l2)."""
     cdef double acc[REDUCE_BLOCK]
     cdef const floating* g
     cdef Py_ssize_t c, k, j
@@ -820,8 +822,30 @@ cdef void _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t sl
             g = slabs + k * slab_size + c * Dp + d0
             for j in range(n):
                 acc[j] += g[j]
-        for j in range(n):
-            dW[(d0 + j) * C + c] = <floating>(scale * acc[j])
+        if r2 == 0:
+            for j in range(n):
+                dW[(d0 + j) * C + c] = <floating>(scale * acc[j])
+        else:
+            for j in range(n):
+                dW[(d0 + j) * C + c] = <floating>(scale * acc[j] + r2 * W[(d0 + j) * C + c])
+    if r2 == 0:
+        return 0.0
+    return _squares(W + d0 * C, n * C)
+
+
+cdef double _squares(const floating* w, Py_ssize_t n) noexcept nogil:
+    """sum_k w[k]**2 in float64, in a fixed order (SUM_LANES partial sums)."""
+    cdef double acc[SUM_LANES]
+    cdef double sq[256]
+    cdef Py_ssize_t b, k, m
+    for k in range(SUM_LANES):
+        acc[k] = 0.0
+    for b in range(0, n, 256):
+        m = n - b if n - b < 256 else 256
+        for k in range(m):
+            sq[k] = <double>w[b + k] * <double>w[b + k]
+        fl_lane_add(acc, sq, m)
+    return lane_fold(acc)
 
 
 cdef void _transpose_block(const floating* W, floating* Wt, Py_ssize_t Dp, Py_ssize_t C,
@@ -852,7 +876,9 @@ cdef inline Py_ssize_t _round64(Py_ssize_t nbytes) noexcept nogil:
 
 cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
                  const Py_ssize_t[::1] y, double delta, double scale,
-                 floating[:, ::1] dW) except? -1:
+                 floating[:, ::1] dW, double r2, double* sq) except? -1:
+    """The kernel: returns the loss sum, writes dW (+ r2 W) and, when r2 != 0, sum(W**2)
+    into sq (the blocks of D added in order)."""
     cdef Py_ssize_t N = X.shape[0], D = X.shape[1], C = W.shape[1]
     cdef Py_ssize_t L = VEC_BYTES // sizeof(floating)
     cdef Py_ssize_t Dp = _padded_cols(D, sizeof(floating))
@@ -880,8 +906,10 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
     cdef Py_ssize_t coef_bytes = _round64(BLOCK_ROWS * C * sizeof(floating))
     cdef Py_ssize_t scratch_bytes = s_bytes + coef_bytes  # per chunk
     cdef Py_ssize_t zero_bytes = _round64(Dp * sizeof(floating))
+    nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
     cdef Py_ssize_t nbytes = (slab_bytes * (1 + nchunks) + zero_bytes + nchunks * scratch_bytes
-                              + _round64(nchunks * sizeof(double)) + VEC_BYTES)
+                              + _round64(nchunks * sizeof(double)) + _round64(nblk * sizeof(double))
+                              + VEC_BYTES)
     cdef char* raw = <char*>malloc(nbytes)
     if raw == NULL:
         raise MemoryError(f"fastloss cython kernel: cannot allocate {nbytes} bytes of scratch")
@@ -891,6 +919,8 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
     cdef floating* zero_row = <floating*>(base + slab_bytes * (1 + nchunks))
     cdef char* scratch = base + slab_bytes * (1 + nchunks) + zero_bytes
     cdef double* losses = <double*>(scratch + nchunks * scratch_bytes)
+    cdef double* block_sq = <double*>(scratch + nchunks * scratch_bytes
+                                      + _round64(nchunks * sizeof(double)))
     cdef char* mine
     cdef const floating* Xp = &X[0, 0]
     cdef const floating* Wp = &W[0, 0]
@@ -900,7 +930,6 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
     try:
         with nogil:
             # Wt = W^T (W read in order), rows padded with zeros to Dp.
-            nblk = (D + REDUCE_BLOCK - 1) // REDUCE_BLOCK
             for b in prange(nblk, schedule='static', use_threads_if=nchunks > 1):
                 _transpose_block(Wp, Wt, Dp, C, b * REDUCE_BLOCK,
                                  min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK))
@@ -922,11 +951,15 @@ cdef double _run(int mode, const floating[:, ::1] W, const floating[:, ::1] X,
             # as well, as the transposition of W above (two regions more, each a barrier):
             # serially they cost ~26 us and ~10 us at D=3073 C=10, ~9% of N=500 float32.
             for b in prange(nblk, schedule='static', use_threads_if=nchunks > 1):
-                _reduce_block(slabs, nchunks, slab_size, Dp, C, b * REDUCE_BLOCK,
-                              min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK), scale, dWp)
+                block_sq[b] = _reduce_block(slabs, nchunks, slab_size, Dp, C, b * REDUCE_BLOCK,
+                                            min(<Py_ssize_t>REDUCE_BLOCK, D - b * REDUCE_BLOCK),
+                                            scale, dWp, Wp, r2)
 
             for k in range(nchunks):  # chunk order: deterministic
                 loss += losses[k]
+            sq[0] = 0.0
+            for b in range(nblk):  # block order: deterministic
+                sq[0] += block_sq[b]
     finally:
         free(raw)
     return loss
@@ -948,7 +981,8 @@ def svm(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1
     delta, scale : floats.  dW : (D, C) C-contiguous, W's dtype; every element is overwritten.
     Returns the loss sum as a Python float accumulated in float64 (also for float32 inputs).
     """
-    return _run(MODE_SVM, W, X, y, delta, scale, dW)
+    cdef double sq
+    return _run(MODE_SVM, W, X, y, delta, scale, dW, 0.0, &sq)
 
 
 def softmax(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1] y,
@@ -968,7 +1002,28 @@ def softmax(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t
     scale : float.  dW : (D, C) C-contiguous, W's dtype; every element is overwritten.
     Returns the loss sum as a Python float accumulated in float64 (also for float32 inputs).
     """
-    return _run(MODE_SOFTMAX, W, X, y, 0.0, scale, dW)
+    cdef double sq
+    return _run(MODE_SOFTMAX, W, X, y, 0.0, scale, dW, 0.0, &sq)
+
+
+def svm_l2(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1] y,
+           double delta, double scale, double reg, floating[:, ::1] dW):
+    """:func:`svm` with the L2 term fused in: ``dW = scale * X^T G + 2 reg W`` (in float64,
+    rounded once to W's dtype); returns ``(loss sum, sum_ij W_ij^2)``, both float64 (the
+    squares summed per block of D while the slab reduction writes that block of dW, in the
+    same parallel region, then the blocks in order). A separate pass after the kernel
+    (``l2_penalty``) reads W and dW again, half of them from the other core's cache."""
+    cdef double sq
+    cdef double loss = _run(MODE_SVM, W, X, y, delta, scale, dW, 2.0 * reg, &sq)
+    return loss, sq
+
+
+def softmax_l2(const floating[:, ::1] W, const floating[:, ::1] X, const Py_ssize_t[::1] y,
+               double scale, double reg, floating[:, ::1] dW):
+    """:func:`softmax` with the L2 term fused in, as :func:`svm_l2`."""
+    cdef double sq
+    cdef double loss = _run(MODE_SOFTMAX, W, X, y, 0.0, scale, dW, 2.0 * reg, &sq)
+    return loss, sq
 
 
 def l2_penalty(const floating[:, ::1] W, double reg, floating[:, ::1] dW):

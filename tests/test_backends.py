@@ -73,3 +73,39 @@ def test_l2_penalty_matches_numpy(backend, dtype):
     W[5, 3] = np.nan
     dW = np.zeros_like(W)
     assert np.isnan(pen(W, 0.3, dW)) and np.isnan(dW[5, 3]) and np.isfinite(np.delete(dW.ravel(), 53)).all()
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+def test_fused_l2_kernel_is_kernel_plus_penalty(backend, dtype, loss):
+    """A linear kernel with the L2 term fused in (compiled tiers; None elsewhere) returns the
+    plain kernel's loss sum exactly, NumPy's float64 sum of squares, and the plain kernel's
+    dW plus 2 reg W (rounded once instead of twice); one chunk and several, D around the
+    reduction's block of 256, odd C; a NaN in W reaches the sum; inputs are not modified."""
+    fused = _registry.fused_l2(loss, backend, np.dtype(dtype))
+    if backend in ("loop", "numpy"):
+        assert fused is None
+        return
+    plain = _registry.kernel(loss, backend, dtype=np.dtype(dtype))
+    options = (1.0,) if loss == "svm" else ()
+    rng = np.random.default_rng(7)
+    eps = np.finfo(dtype).eps
+    for N, D, C in [(5, 3, 2), (40, 255, 3), (300, 256, 7), (600, 257, 10), (130, 3073, 10)]:
+        W = (rng.standard_normal((D, C)) * 0.1).astype(dtype)
+        X = rng.standard_normal((N, D)).astype(dtype)
+        y = rng.integers(0, C, N).astype(np.intp)
+        W0, X0 = W.copy(), X.copy()
+        ref = np.empty_like(W)
+        ref_loss = plain(W, X, y, *options, 1.0 / N, ref)
+        dW = np.full_like(W, np.nan)
+        got_loss, sq = fused(W, X, y, *options, 1.0 / N, 0.3, dW)
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(X, X0)
+        assert got_loss == ref_loss
+        assert sq == pytest.approx(float(np.sum(W.astype(np.float64) ** 2)), rel=1e-13)
+        expect = ref.astype(np.float64) + 0.6 * W.astype(np.float64)
+        bound = 2 * eps * (np.abs(ref) + np.abs(0.6 * W.astype(np.float64)))
+        assert np.all(np.abs(dW - expect) <= bound), (N, D, C)
+    W[1, 1] = np.nan
+    assert np.isnan(fused(W, X, y, *options, 1.0 / N, 0.3, np.empty_like(W))[1])

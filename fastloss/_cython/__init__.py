@@ -11,10 +11,10 @@ build for float32 arrays and for BCE, the default build for the other float64 lo
 import numpy as np
 
 from . import elementwise as _default, elementwise_wide as _wide
-from .linear import l2_penalty, softmax, svm
+from .linear import l2_penalty, softmax, softmax_l2, svm, svm_l2
 from .scores import cross_entropy, cross_entropy_probs, multiclass_hinge
 
-__all__ = ["svm", "softmax", "l2_penalty", "hinge", "squared_hinge", "mse", "l1", "huber", "bce_with_logits",
+__all__ = ["svm", "softmax", "svm_l2", "softmax_l2", "l2_penalty", "hinge", "squared_hinge", "mse", "l1", "huber", "bce_with_logits",
            "multiclass_hinge", "cross_entropy", "cross_entropy_probs"]
 
 _F32 = np.dtype(np.float32)
