@@ -72,7 +72,8 @@ Design
   price: three parallel regions per call instead of one, each ending in a barrier, which
   costs a scheduler time slice when another process holds a core (medians of 10-20 ms at
   N=500 were measured on a busy 2-core machine, for both NumPy/OpenBLAS and this tier);
-  the Cython tier does the same. No two iterations write the same memory (``dW[:, j] +=
+  the Cython tier does the same. ``svm_l2`` / ``softmax_l2`` add the L2 term inside
+  ``_finish`` (see ``svm_l2``). No two iterations write the same memory (``dW[:, j] +=
   ...`` across ``prange`` iterations would race) and the result is bit-identical for any
   thread count and scheduling.
   MIN_CHUNK_ROWS = 256 (as the Cython tier): zeroing, summing and the share of the
