@@ -163,10 +163,9 @@ def _row_max(zi):
 
 
 @njit(**_JIT)
-def _shift_exp_block(logits, b0, b1, buf, shift, sums, lse):
-    """Passes (1) and (2) for rows b0..b1-1 (r = row - b0): shift[r] = max of the row,
-    buf[r*C + k] = exp(z_k - max) in buf's (= the logits') dtype, sums[r] = the float64
-    sum_k buf[r*C + k], lse[r] = log(sums[r])."""
+def _max_shift(logits, b0, b1, buf, shift):
+    """Pass (1) for rows b0..b1-1 (r = row - b0): shift[r] = max of the row,
+    buf[r*C + k] = z_k - max in buf's (= the logits') dtype."""
     _wide_vectors()  # compute-bound: 512-bit vectors (see elementwise._wide_vectors)
     c = logits.shape[1]
     for i in range(b0, b1):
@@ -177,17 +176,44 @@ def _shift_exp_block(logits, b0, b1, buf, shift, sums, lse):
         row = buf[r * c:(r + 1) * c]
         for k in range(c):
             row[k] = zi[k] - m
-    block = buf[:(b1 - b0) * c]
-    for j in range(block.shape[0]):  # one long loop: vectorized also for small C
+
+
+@njit(**_JIT)
+def _exp_flat(block):
+    """Pass (2): block[j] = exp(block[j]) (arguments <= 0), one long loop: vectorized also
+    for small C."""
+    _wide_vectors()
+    for j in range(block.shape[0]):
         block[j] = _exp_nonpos_any(block[j])
-    for r in range(b1 - b0):  # row sums in their own loop: independent chains overlap
+
+
+@njit(**_JIT)
+def _sums_logs(buf, c, nr, sums, lse):
+    """sums[r] = the float64 sum_k buf[r*C + k] (r < nr), lse[r] = log(sums[r])."""
+    _wide_vectors()
+    for r in range(nr):  # row sums in their own loop: independent chains overlap
         row = buf[r * c:(r + 1) * c]
         s = 0.0
         for k in range(c):
             s = _acc(s, np.float64(row[k]))
         sums[r] = s
-    for r in range(b1 - b0):  # the logs of the block in one vectorized loop
+    for r in range(nr):  # the logs of the block in one vectorized loop
         lse[r] = _log_ge1(sums[r])
+
+
+@njit(**_JIT)
+def _shift_exp_block(logits, b0, b1, buf, shift, sums, lse):
+    """Passes (1) and (2) for rows b0..b1-1, then the row sums and their logs: shift[r],
+    buf[r*C + k] = exp(z_k - max), sums[r], lse[r] (r = row - b0).
+
+    Three functions, not three loops in one: LLVM compiled the single function's loops
+    worse (one process, shuffled rounds, N=1e6 C=10, the whole kernel: one thread
+    float64 38.9 -> 34.8 ms, float32 36.7 -> 32.8 ms; two threads 19.7 -> 17.2 ms,
+    17.4 -> 16.4 ms; same bits)."""
+    c = logits.shape[1]
+    _max_shift(logits, b0, b1, buf, shift)
+    _exp_flat(buf[:(b1 - b0) * c])
+    _sums_logs(buf, c, b1 - b0, sums, lse)
 
 
 @njit(inline='always', **_JIT)
