@@ -834,11 +834,12 @@ cdef double _reduce_block(const floating* slabs, Py_ssize_t nchunks, Py_ssize_t 
                 dW[(d0 + j) * C + c] = <floating>(scale * acc[j] + r2 * W[(d0 + j) * C + c])
     if r2 == 0:
         return 0.0
-    return _squares(W + d0 * C, n * C)
+    return _squares(W + d0 * C, n * C, NULL, 0)
 
 
-cdef double _squares(const floating* w, Py_ssize_t n) noexcept nogil:
-    """sum_k w[k]**2 in float64, in a fixed order (SUM_LANES partial sums)."""
+cdef double _squares(const floating* w, Py_ssize_t n, floating* g, floating t) noexcept nogil:
+    """sum_k w[k]**2 in float64, in a fixed order (SUM_LANES partial sums); when g is not
+    NULL, also g[k] += t w[k] in the same pass."""
     cdef double acc[SUM_LANES]
     cdef double sq[256]
     cdef Py_ssize_t b, k, m
@@ -848,6 +849,9 @@ cdef double _squares(const floating* w, Py_ssize_t n) noexcept nogil:
         m = n - b if n - b < 256 else 256
         for k in range(m):
             sq[k] = <double>w[b + k] * <double>w[b + k]
+        if g != NULL:
+            for k in range(m):
+                g[b + k] = g[b + k] + t * w[b + k]
         fl_lane_add(acc, sq, m)
     return lane_fold(acc)
 
@@ -1040,23 +1044,9 @@ def l2_penalty(const floating[:, ::1] W, double reg, floating[:, ::1] dW):
     W, dW : (D, C) C-contiguous, the same dtype. Serial: W is small next to X.
     """
     cdef Py_ssize_t n = W.shape[0] * W.shape[1]
-    cdef Py_ssize_t b, k, m
-    cdef double acc[SUM_LANES]
-    cdef double sq[256]
-    cdef floating t = <floating>(2.0 * reg)
-    cdef const floating* w
-    cdef floating* g
+    cdef double sq
     if n == 0:
         return 0.0
-    w = &W[0, 0]
-    g = &dW[0, 0]
     with nogil:
-        for k in range(SUM_LANES):
-            acc[k] = 0.0
-        for b in range(0, n, 256):
-            m = n - b if n - b < 256 else 256
-            for k in range(m):
-                sq[k] = <double>w[b + k] * <double>w[b + k]
-                g[b + k] = g[b + k] + t * w[b + k]
-            fl_lane_add(acc, sq, m)
-    return lane_fold(acc)
+        sq = _squares(&W[0, 0], n, &dW[0, 0], <floating>(2.0 * reg))
+    return sq
