@@ -62,11 +62,11 @@ def _linear(name, W, X, y, reg, options, backend, chunk_size, grad_out):
     if _chunked.use_chunks(backend, W, chunk_size):
         total = _chunked.linear_loss(name, W, X, y, options, scale, dW, backend, chunk_size)
     else:
-        fused = _registry.fused_l2(name, backend) if reg else None
+        fused = _registry.fused_l2(name, backend, W.dtype) if reg else None
         if fused is not None:  # the L2 term inside the kernel's last pass over dW
             total, sq = fused(W, X, y, *options, scale, reg, dW)
             return float(total * scale + reg * sq), dW
-        total = _registry.kernel(name, backend)(W, X, y, *options, scale, dW)
+        total = _registry.kernel(name, backend, dtype=W.dtype)(W, X, y, *options, scale, dW)
     penalty = _registry.l2_penalty(backend, W.dtype) if reg else None  # no lookup for reg=0
     return _add_l2(total, scale, dW, W, reg, penalty)
 
