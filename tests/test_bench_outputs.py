@@ -250,3 +250,22 @@ def test_targets_table_renders_the_committed_run(capsys):
         if cell.startswith("**") and cell.endswith("x**"):
             assert float(cell.strip("*x")) >= 1.0
     assert table._ratio(2.99, 3.0) == "2.99x" and table._ratio(3.0, 3.0) == "**3.00x**"
+
+
+def test_cpu_name_says_which_cpu_and_caches(tmp_path):
+    # A generic model name ("Intel(R) Xeon(R) Processor") is not enough to tell two cloud
+    # machines apart: the family / model / stepping and cache sizes of the first CPU go with it.
+    from fastloss.bench import report
+
+    block = "processor\t: {p}\ncpu family\t: 6\nmodel\t\t: {m}\nmodel name\t: Xeon\nstepping\t: 2\n\n"
+    (tmp_path / "cpuinfo").write_text(block.format(p=0, m=207) + block.format(p=1, m=999))
+    cache = tmp_path / "cache"
+    for index, (level, size) in enumerate([("1", "48K"), ("1", "32K"), ("2", "2048K"),
+                                           ("3", "266240K")]):
+        (cache / f"index{index}").mkdir(parents=True)
+        (cache / f"index{index}" / "level").write_text(level + "\n")
+        (cache / f"index{index}" / "size").write_text(size + "\n")
+    name = report._cpu_name(str(tmp_path / "cpuinfo"), str(cache))
+    assert name == "Xeon (family 6 model 207 stepping 2; L2 2048K, L3 266240K)"
+    assert report._cpu_name(str(tmp_path / "missing"), str(tmp_path / "missing")) not in ("", None)
+    assert report.machine_info()["cpu"] == report._cpu_name()

@@ -9,17 +9,50 @@ import numpy as np
 import fastloss
 
 
-def machine_info(threads=None):
-    """Facts a published table needs: machine, CPU, cores, versions, date, command."""
-    cpu = platform.processor() or platform.machine()
+def _cpu_name(cpuinfo="/proc/cpuinfo", cache_dir="/sys/devices/system/cpu/cpu0/cache"):
+    """The CPU's model name, with its family / model / stepping and cache sizes where
+    Linux tells them: cloud machines often report only "Intel(R) Xeon(R) Processor", and
+    two such machines of different generations (different memory bandwidth and caches)
+    give different tables, so a table has to say which one it ran on."""
+    name = platform.processor() or platform.machine()
+    ident = {}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo) as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "stepping") and key not in ident:
+                    ident[key] = value.strip()
+                elif not key:  # the first processor's block ends
                     break
     except OSError:
         pass
+    name = ident.get("model name", name)
+    details = []
+    if all(k in ident for k in ("cpu family", "model", "stepping")):
+        details.append(f"family {ident['cpu family']} model {ident['model']} "
+                       f"stepping {ident['stepping']}")
+    sizes = {}  # cache level -> size of cpu0's cache of that level ("2048K")
+    indexes = sorted(os.listdir(cache_dir)) if os.path.isdir(cache_dir) else []
+    for index in indexes:
+        try:
+            with open(os.path.join(cache_dir, index, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(cache_dir, index, "size")) as f:
+                size = f.read().strip()
+        except OSError:
+            continue
+        if level in ("2", "3"):
+            sizes.setdefault(level, size)
+    if sizes:
+        details.append(", ".join(f"L{level} {sizes[level]}" for level in sorted(sizes)))
+    return f"{name} ({'; '.join(details)})" if details else name
+
+
+def machine_info(threads=None):
+    """Facts a published table needs: machine, CPU (``_cpu_name``), cores, versions, date,
+    command."""
+    cpu = _cpu_name()
     versions = {"fastloss": fastloss.__version__, "python": platform.python_version(),
                 "numpy": np.__version__}
     for mod in ("numba", "Cython"):
