@@ -78,7 +78,8 @@ class BuildExtProbing(build_ext):
                 # it vectorizes itself: the lane-accumulator dot products of linear.pyx
                 # and the exp loops of scores.pyx then ran on ymm registers while the
                 # explicit vector-type tiles used zmm. Only the compute-bound modules ask
-                # for 512 bits (WIDE_VECTOR_MODULES); without AVX-512 it changes nothing.
+                # for 512 bits (WIDE_VECTOR_MODULES) and the float64 elementwise build for
+                # 256 (NARROW_VECTOR_MODULES); without AVX-512 neither changes anything.
                 if _compiler_accepts(cc, ["-march=native", "-mprefer-vector-width=512"]):
                     wide_flags = ["-mprefer-vector-width=512"]
                     narrow_flags = ["-mprefer-vector-width=256"]

@@ -4,8 +4,9 @@ Importing raises ImportError when the extension modules have not been built; the
 registry then reports this tier as unavailable.
 
 The elementwise losses exist in two builds of the same source (see
-kernels/elementwise_wide.pyx): ``elementwise`` with the compiler's default vector width
-and ``elementwise_wide`` with 512-bit vectors. The kernels exported here call the wide
+kernels/elementwise_wide.pyx): ``elementwise`` with 256-bit vectors and
+``elementwise_wide`` with 512-bit vectors (where the compiler takes the width flags: see
+setup.py's NARROW_VECTOR_MODULES and WIDE_VECTOR_MODULES). The kernels exported here call the wide
 build for float32 arrays and for BCE, the default build for the other float64 losses.
 """
 import numpy as np

@@ -21,9 +21,9 @@ def _cpu_name(cpuinfo="/proc/cpuinfo", cache_dir="/sys/devices/system/cpu/cpu0/c
             for line in f:
                 key, _, value = line.partition(":")
                 key = key.strip()
-                if key in ("model name", "cpu family", "model", "stepping") and key not in ident:
+                if key in ("model name", "cpu family", "model", "stepping"):
                     ident[key] = value.strip()
-                elif not key:  # the first processor's block ends
+                elif not key:  # the first processor's block ends: its keys are unique
                     break
     except OSError:
         pass
