@@ -14,26 +14,30 @@ allocates a temporary of size N.
 * One fused pass: every element's loss and gradient come out of the same few arithmetic
   operations, the gradient is written already multiplied by ``scale``.
 * Blocks of BLOCK = 256 elements. Per block one simple loop computes the gradient (to memory)
-  and the float64 per-element losses into a 2 KiB stack buffer (L1). Except for float32
-  MSE, L1 and Huber: there the gradient loop stores the gradient only, and a loop of its own
-  over the same block, its inputs now in L1, recomputes the losses into the buffer (as the
-  numba tier does: the buffer's stores, L1 hits, otherwise sit between the gradient's
-  stores, which miss, and stores leave the core in order). Measured on the model-207 Xeon,
-  N=1e7, two threads, gradient reused, shuffled A/B rounds in one process (triad ~17
-  GB/s): float32 MSE 8.3-9.6 -> 7.3-7.7 ms, L1 7.9-8.8 -> 7.3-7.8, Huber 7.9-8.6 ->
-  7.5-7.9. For float64 the same split was 7-10% slower at N=1e7 (faster in L3, N=1e6),
-  and for hinge and squared hinge (their float32 gradient loop then free of float64) no
-  faster, so those keep one loop. Then a loop adds the
+  and the float64 per-element losses into a 2 KiB stack buffer (L1); a second loop adds that
   buffer into SUM_LANES = 32 float64 partial sums, four vector registers while a block is
   added, carried from block to block of a chunk (``_numerics.fl_lane_add``: a plain
   ``total += l`` would not vectorize without -ffast-math, which we do not use since NaN
-  must propagate); when
-  ``loss_out`` is wanted another loop copies the buffer out. So the ``loss_out`` test and the
-  switch over the loss kind run once per block, never per element, and every inner loop is
-  straight-line code that gcc vectorizes (comparisons become blends; exp / log1p are
-  ``_numerics``' branch-free versions). An absent BCE weight / pos_weight points the inner
-  loop at a block of ones instead of testing per element (multiplying by 1.0 is exact, as the
-  loop tier's ``w = 1.0``).
+  must propagate); when ``loss_out`` is wanted a third loop copies the buffer out. So the
+  ``loss_out`` test and the switch over the loss kind run once per block, never per element,
+  and every inner loop is straight-line code that gcc vectorizes (comparisons become blends;
+  exp / log1p are ``_numerics``' branch-free versions). An absent BCE weight / pos_weight
+  points the inner loop at a block of ones instead of testing per element (multiplying by
+  1.0 is exact, as the loop tier's ``w = 1.0``).
+* Except for the cheap losses, where the buffer costs: its stores, L1 hits, sit between the
+  gradient's stores, which miss the caches, and stores leave the core in order (as in the
+  numba tier). MSE and L1: the gradient loop stores the gradient only, and on a whole block
+  without ``loss_out`` the ``fl_lanes_*`` helpers recompute the losses from the inputs, now
+  in L1, and add them straight into the 32 lane sums, in registers, in fl_lane_add's order
+  (the same sums bit for bit; without AVX-512 they fall back to the buffer). Huber on float32
+  recomputes its losses into the buffer in a loop of its own after the gradient loop.
+  Measured on the model-207 Xeon, N=1e7, two threads, gradient reused, shuffled A/B rounds
+  in one process against one fused loop: float64 MSE 11.2-12.3 -> 9.3-10.0 ms, L1 11.4 ->
+  9.5 ms; float32 MSE 8.3-9.6 -> 7.3-7.7 ms, L1 7.9-8.8 -> 7.3-7.8, Huber 7.9-8.6 -> 7.5-7.9
+  (a slow phase, triad ~17 GB/s). Not kept: float64 Huber's losses recomputed (into the
+  buffer: 7-10% slower; into the lanes, its two branches blended in vector code: 15%
+  slower), the same split for hinge and squared hinge (no faster), and lane loops written
+  in Cython (gcc kept the lanes on the stack: float32 L1 25% slower).
 * Precision: hinge and squared hinge give the loop tier's float64 losses also for float32
   input (a kink decision such as ``margin - t p > 0`` must not change with the dtype; the
   squared hinge's float32 gradient takes three roundings instead of one, <= 3 x 2^-24
@@ -61,6 +65,70 @@ from cython.parallel cimport prange
 from libc.math cimport fabs, fabsf, nextafterf, INFINITY
 
 from _numerics cimport SUM_LANES, CHUNKS_MAX, chunk_size, fl_lane_add, lane_fold, vexp, vlog1p01
+
+
+cdef extern from *:
+    """
+    #include <string.h>
+    /* acc[k] += loss(p[j] - t[j]) for every j < n with j mod 32 == k (n a multiple of 32),
+       for the MSE and L1 losses, computed in registers and never stored: the lane order of
+       _numerics' fl_lane_add, so the sums are the same bit for bit as through a loss
+       buffer. In GCC vector types, four 8-wide chains, because gcc keeps a double[32] that a
+       loop sums into on the stack (a store and a reload per step, see fl_lane_add). The loss
+       is computed in the input's precision T, eight elements at a time, widened exactly and
+       passed through an empty asm statement, so that the product d * d is never fused into
+       the add (the loop tier rounds the loss, then adds). Only where AVX-512 holds a
+       64-byte vector in one register (the asm's "v" constraint); elsewhere FL_LOSS_LANES is
+       0 and the kernel keeps its loss buffer. */
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__)
+    #define FL_LOSS_LANES 1
+    typedef double fl_ld8 __attribute__((vector_size(64)));
+    typedef long long fl_lq8 __attribute__((vector_size(64)));
+    typedef float fl_lf8 __attribute__((vector_size(32)));
+    typedef int fl_li8 __attribute__((vector_size(32)));
+    #define FL_LOSS_LANES_FN(NAME, T, VT, VI, LOSS)                                          \
+    static inline void NAME(double* acc, const T* p, const T* t, Py_ssize_t n) {            \
+        fl_ld8 s[4];                                                                         \
+        const VT zero = {0};                                                                 \
+        const VI absmask = ~(VI)(-zero);  /* every bit but the sign */                       \
+        (void)absmask;                                                                       \
+        memcpy(s, acc, sizeof s);                                                            \
+        for (Py_ssize_t j = 0; j + 32 <= n; j += 32) {                                       \
+            for (int r = 0; r < 4; r++) {                                                    \
+                VT a, b, d, l;                                                               \
+                memcpy(&a, p + j + 8 * r, sizeof a);                                         \
+                memcpy(&b, t + j + 8 * r, sizeof b);                                         \
+                d = a - b;                                                                   \
+                l = LOSS;                                                                    \
+                fl_ld8 w = __builtin_convertvector(l, fl_ld8);                               \
+                __asm__("" : "+v"(w));                                                       \
+                s[r] += w;                                                                   \
+            }                                                                                \
+        }                                                                                    \
+        memcpy(acc, s, sizeof s);                                                            \
+    }
+    FL_LOSS_LANES_FN(fl_lanes_mse_d, double, fl_ld8, fl_lq8, d * d)
+    FL_LOSS_LANES_FN(fl_lanes_mse_f, float, fl_lf8, fl_li8, d * d)
+    FL_LOSS_LANES_FN(fl_lanes_l1_d, double, fl_ld8, fl_lq8, (fl_ld8)((fl_lq8)d & absmask))
+    FL_LOSS_LANES_FN(fl_lanes_l1_f, float, fl_lf8, fl_li8, (fl_lf8)((fl_li8)d & absmask))
+    #else
+    #define FL_LOSS_LANES 0
+    #define FL_NO_LANES(NAME, T)                                                             \
+    static inline void NAME(double* acc, const T* p, const T* t, Py_ssize_t n) {            \
+        (void)acc; (void)p; (void)t; (void)n;                                                \
+    }
+    FL_NO_LANES(fl_lanes_mse_d, double)
+    FL_NO_LANES(fl_lanes_mse_f, float)
+    FL_NO_LANES(fl_lanes_l1_d, double)
+    FL_NO_LANES(fl_lanes_l1_f, float)
+    #endif
+    """
+    bint FL_LOSS_LANES
+    void fl_lanes_mse_d(double* acc, const double* p, const double* t, Py_ssize_t n) noexcept nogil
+    void fl_lanes_mse_f(double* acc, const float* p, const float* t, Py_ssize_t n) noexcept nogil
+    void fl_lanes_l1_d(double* acc, const double* p, const double* t, Py_ssize_t n) noexcept nogil
+    void fl_lanes_l1_f(double* acc, const float* p, const float* t, Py_ssize_t n) noexcept nogil
+
 
 cdef enum:
     BLOCK = 256         # elements per block: the float64 loss buffer (2 KiB) stays in L1
@@ -152,20 +220,28 @@ cdef inline void _bce_block(const floating* p, const floating* t, const floating
                 _bce_elem(p[k], t[k], eb[k], lfb[k], ib[k], w[k], q[k], scale, &lb[k], &g[k])
 
 
+cdef inline floating _l1_elem(floating d) noexcept nogil:
+    """L1 loss of d = p - t (NaN stays NaN)."""
+    return fabsf(d) if floating is float else fabs(d)
+
+
 cdef inline floating _huber_elem(floating d, floating am, floating dl) noexcept nogil:
     """Huber loss of d = p - t in the input's precision: d^2 / 2 if |d| < delta (am: delta
     rounded up to the dtype), else delta (|d| - delta / 2) (dl: delta rounded); a NaN d
     lands in the linear branch and stays NaN."""
-    cdef floating ak = fabsf(d) if floating is float else fabs(d)
+    cdef floating ak = _l1_elem(d)
     cdef floating half = 0.5
     return half * d * d if ak < am else dl * (ak - half * dl)
 
 
 cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
                               const floating* w, const floating* q, double a, double scale,
-                              floating* g, double* lb, Py_ssize_t n) noexcept nogil:
+                              floating* g, double* lb, double* acc,
+                              Py_ssize_t n) noexcept nogil:
     """One block of n <= BLOCK elements: g[k] = scale * dl_k/dp_k, lb[k] = l_k (float64).
     ``a`` is the option (margin or delta); w, q only for BCE (both NULL: unweighted).
+    ``acc``: NULL, or for MSE and L1 on a block of a multiple of SUM_LANES elements the
+    SUM_LANES lane sums, which then get the losses directly instead of lb (_losses).
     Returns the number of targets that are neither -1 nor +1 for hinge and squared hinge
     (counted in the loop that reads them: no pass of its own), 0 for the others."""
     cdef Py_ssize_t k
@@ -230,29 +306,19 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
             else:
                 # -2 t gap scale rounded once: its magnitude rounded, then the sign of -t.
                 g[k] = -tk * <floating>(2.0 * gap * scale)
-    # MSE, L1 and Huber: float64 losses in the gradient loop, float32 losses recomputed in
-    # a loop of their own after it (module doc, "Blocks").
+    # MSE and L1: the gradient loop stores the gradient only; _losses recomputes the
+    # losses from the inputs, now in L1 (module doc, "Blocks").
     elif kind == MSE:
         for k in range(n):
-            dk = p[k] - t[k]
-            if floating is double:
-                lb[k] = dk * dk
-            g[k] = dk * sc2
-        if floating is float:
-            for k in range(n):
-                dk = p[k] - t[k]
-                lb[k] = dk * dk
+            g[k] = (p[k] - t[k]) * sc2
     elif kind == L1:
         for k in range(n):
             dk = p[k] - t[k]
-            if floating is double:
-                lb[k] = fabs(dk)
             # sign(p - t) scale: sign(0) = 0 (its sign bit kept), sign(NaN) = NaN.
             g[k] = sc if p[k] > t[k] else (-sc if p[k] < t[k] else dk * zero)
-        if floating is float:
-            for k in range(n):
-                lb[k] = fabsf(p[k] - t[k])
     elif kind == HUBER:
+        # float64: the losses in the gradient loop (a loop of their own measured slower
+        # there); float32: in a loop of their own after it (module doc, "Blocks").
         for k in range(n):
             dk = p[k] - t[k]
             if floating is double:
@@ -267,7 +333,33 @@ cdef inline Py_ssize_t _block(int kind, const floating* p, const floating* t,
                 lb[k] = _huber_elem(p[k] - t[k], am, dl)
     elif kind == BCE:
         _bce_block(p, t, w, q, scale, g, lb, n)
+    if kind == MSE or kind == L1:
+        _losses(kind, p, t, lb, acc, n)
     return off
+
+
+cdef inline void _losses(int kind, const floating* p, const floating* t, double* lb,
+                         double* acc, Py_ssize_t n) noexcept nogil:
+    """The MSE or L1 losses of a block (see _block), in a loop of their own after the
+    gradient loop: into the lane sums acc, in registers (the fl_lanes_* helpers above), or,
+    when acc is NULL, into lb."""
+    cdef Py_ssize_t k
+    if acc != NULL:
+        if kind == MSE:
+            if floating is float:
+                fl_lanes_mse_f(acc, p, t, n)
+            else:
+                fl_lanes_mse_d(acc, p, t, n)
+        elif floating is float:
+            fl_lanes_l1_f(acc, p, t, n)
+        else:
+            fl_lanes_l1_d(acc, p, t, n)
+    elif kind == MSE:
+        for k in range(n):
+            lb[k] = (p[k] - t[k]) * (p[k] - t[k])
+    else:
+        for k in range(n):
+            lb[k] = _l1_elem(p[k] - t[k])
 
 
 cdef double _chunk(int kind, const floating* p, const floating* t, const floating* w,
@@ -280,6 +372,7 @@ cdef double _chunk(int kind, const floating* p, const floating* t, const floatin
     cdef floating ones[BLOCK]
     cdef double acc[SUM_LANES]
     cdef Py_ssize_t b, base, m, k, nbad = 0
+    cdef bint lanes
     # BCE with one of weight / pos_weight: the absent one as a block of ones. With neither,
     # both stay NULL and _bce_block runs its unweighted loop.
     cdef bint fill = kind == BCE and (w == NULL) != (q == NULL)
@@ -291,11 +384,14 @@ cdef double _chunk(int kind, const floating* p, const floating* t, const floatin
     for b in range((n + BLOCK - 1) // BLOCK):
         base = b * BLOCK
         m = n - base if n - base < BLOCK else BLOCK
+        # MSE and L1 on a whole block, no loss_out: the losses straight into the lanes.
+        lanes = FL_LOSS_LANES and m == BLOCK and lo == NULL and (kind == MSE or kind == L1)
         nbad += _block(kind, p + base, t + base,
                        (w + base) if w != NULL else (ones if fill else NULL),
                        (q + base) if q != NULL else (ones if fill else NULL),
-                       a, scale, g + base, lb, m)
-        fl_lane_add(acc, lb, m)
+                       a, scale, g + base, lb, acc if lanes else NULL, m)
+        if not lanes:
+            fl_lane_add(acc, lb, m)
         if lo != NULL:
             for k in range(m):
                 lo[base + k] = <floating>lb[k]
