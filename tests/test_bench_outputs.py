@@ -269,3 +269,24 @@ def test_cpu_name_says_which_cpu_and_caches(tmp_path):
     assert name == "Xeon (family 6 model 207 stepping 2; L2 2048K, L3 266240K)"
     assert report._cpu_name(str(tmp_path / "missing"), str(tmp_path / "missing")) not in ("", None)
     assert report.machine_info()["cpu"] == report._cpu_name()
+
+
+def test_versions_name_the_cython_that_built_the_tier(monkeypatch):
+    """The report's Cython version is the one that compiled the tier (read from the
+    generated C), present even where no Cython can be imported (pip's isolated builds)."""
+    import builtins
+    import re
+    from fastloss.bench import report
+
+    openmp = pytest.importorskip("fastloss._cython.openmp")
+    built = openmp.cython_version()
+    assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?", built)
+    real_import = builtins.__import__
+
+    def no_cython(name, *args, **kwargs):
+        if name == "Cython":
+            raise ImportError("no Cython here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cython)
+    assert report.machine_info()["versions"]["Cython"] == built
