@@ -64,12 +64,11 @@ def machine_info(threads=None):
     try:  # a Cython tier built without OpenMP runs serially: a table must say so
         from fastloss._cython import openmp
         cython_openmp = bool(openmp.have_openmp())
-        # the Cython that compiled the tier, not whichever one is importable now
-        versions["Cython"] = openmp.cython_version() or versions.get("Cython")
+        built = openmp.cython_version()
+        if built:  # the Cython that compiled the tier, not whichever one is importable now
+            versions["Cython"] = built
     except ImportError:
         cython_openmp = None
-    if versions.get("Cython") is None:
-        versions.pop("Cython", None)
     return {"machine": platform.node(), "platform": platform.platform(), "cpu": cpu,
             "cores": os.cpu_count(), "threads": threads, "versions": versions,
             "cython_openmp": cython_openmp,
